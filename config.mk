@@ -1,0 +1,19 @@
+# The one place where the pipeline's pins and build flags live.
+# SPDX-License-Identifier: GPL-2.0-or-later
+
+# Debian 13 "trixie" source package the series applies to.  To re-pin,
+# change this line (make source names the newest 10.0.x the archive has).
+QEMU_DEB_VERSION := 1:10.0.13+ds-0+deb13u1
+
+# Suite the source, qemu-system-data (same version) and meson come from.
+DEB_SUITE := trixie
+
+# QEMU 10.0 needs meson >= 1.5; Debian 12 has 1.0.1.  The suite above has
+# this one (arch all, pure Python), unpacked into a venv under build/.
+MESON_DEB_VERSION := 1.7.0-1
+
+# configure flags: the product is x86_64 system emulation plus the tools
+# and qemu-storage-daemon that qemu-iotests need.
+QEMU_CONFIGURE_FLAGS := --target-list=x86_64-softmmu --enable-tools \
+	--disable-docs --disable-download --disable-install-blobs \
+	--enable-werror

@@ -1,0 +1,102 @@
+#!/bin/bash
+# make check: every suite against the built QEMU, each writing TAP lines
+# ("ok ...", "not ok ...", "ok ... # SKIP") into build/check/<suite>.tap,
+# then one summary line: "N passed, N failed[, N skipped]".
+#
+# CHECK_SUITES="iotests-raw project" runs only the named suites.
+# SPDX-License-Identifier: GPL-2.0-or-later
+
+. "$(dirname "$0")/lib.sh"
+
+OUT=$BUILD/check
+IOTESTS_SRC=$TREE/tests/qemu-iotests
+ALL_SUITES="project iotests-raw iotests-qcow2"
+SUITES=${CHECK_SUITES:-$ALL_SUITES}
+
+rm -rf "$OUT"
+mkdir -p "$OUT"
+
+# The series' own iotests: every named test whose group line says "pivot".
+series_iotests() {
+    grep -l '^# group:.*\bpivot\b' "$IOTESTS_SRC"/tests/* 2>/dev/null |
+        sed "s|^$IOTESTS_SRC/||" | sort || true
+}
+
+# run_iotests SUITE FORMAT ARGS...: QEMU's own harness, unchanged, from a
+# scratch directory so that neither the source tree nor build/ is written.
+run_iotests() {
+    local suite=$1 fmt=$2 scratch sock
+    shift 2
+    scratch=$OUT/$suite
+    sock=$(mktemp -d /tmp/iotests-sock.XXXXXX)
+    mkdir -p "$scratch/scratch"
+    log "check: $suite: ./check -$fmt $*"
+    (
+        cd "$scratch" &&
+        PYTHONDONTWRITEBYTECODE=1 TEST_DIR=$scratch/scratch SOCK_DIR=$sock \
+            "$QBUILD/tests/qemu-iotests/check" -tap "-$fmt" "$@"
+    ) >"$scratch/output.log" 2>&1 || true
+    rm -rf "$sock"
+    grep -E '^(not )?ok ' "$scratch/output.log" >"$OUT/$suite.tap" || true
+    grep -E '^not ok ' "$OUT/$suite.tap" >&2 || true
+    # A harness that stopped early (missing binary, bad argument) ran
+    # fewer tests than it announced: that is a failure too.
+    local planned ran
+    planned=$(sed -n 's/^1\.\.\([0-9]*\)$/\1/p' "$scratch/output.log" | head -n 1)
+    ran=$(wc -l <"$OUT/$suite.tap")
+    if [ -z "$planned" ] || [ "$ran" != "$planned" ]; then
+        echo "not ok $suite harness: planned ${planned:-nothing}, reported $ran" >>"$OUT/$suite.tap"
+        tail -n 20 "$scratch/output.log" >&2
+    fi
+}
+
+mirror_iotests() {
+    (cd "$IOTESTS_SRC" && ls -d tests/mirror-*)
+}
+
+for suite in $SUITES; do
+    case $suite in
+    iotests-raw)
+        # shellcheck disable=SC2046
+        run_iotests "$suite" raw 041 $(mirror_iotests) $(series_iotests)
+        ;;
+    iotests-qcow2)
+        # shellcheck disable=SC2046
+        run_iotests "$suite" qcow2 -g quick 041 $(mirror_iotests) $(series_iotests)
+        ;;
+    project)
+        log "check: project tests (tests/)"
+        "$TOP/tests/run.sh" >"$OUT/project.log" 2>&1 || true
+        grep -E '^(not )?ok ' "$OUT/project.log" >"$OUT/project.tap" || true
+        grep -E '^not ok ' "$OUT/project.tap" >&2 || true
+        [ -s "$OUT/project.tap" ] || echo "not ok project: no result" >"$OUT/project.tap"
+        ;;
+    *)
+        die "unknown suite $suite (known: $ALL_SUITES)"
+        ;;
+    esac
+done
+
+# Missing firmware shows as a warning in some test's output, or a diff.
+if grep -rlE "could not load PC BIOS|failed to find romfile|rom: file " \
+        "$OUT" --include='*.log' >"$OUT/firmware-warnings" 2>/dev/null; then
+    sed 's/^/not ok firmware warning in /' "$OUT/firmware-warnings" >"$OUT/firmware.tap"
+fi
+
+cat "$OUT"/*.tap >"$OUT/all.tap"
+skipped=$(grep -c '^ok .*# SKIP' "$OUT/all.tap" || true)
+passed=$(( $(grep -c '^ok ' "$OUT/all.tap" || true) - skipped ))
+failed=$(grep -c '^not ok ' "$OUT/all.tap" || true)
+for t in "$OUT"/*.tap; do
+    [ "$t" = "$OUT/all.tap" ] && continue
+    printf '  %-16s %s\n' "$(basename "$t" .tap)" \
+        "$(grep -c '^ok ' "$t" || true) ok, $(grep -c '^not ok ' "$t" || true) not ok"
+done
+if [ "$failed" != 0 ]; then
+    echo "failures (logs in $OUT):"
+    grep '^not ok ' "$OUT/all.tap" | sed 's/^/  /'
+fi
+summary="$passed passed, $failed failed"
+[ "$skipped" = 0 ] || summary="$summary, $skipped skipped"
+echo "$summary"
+[ "$failed" = 0 ] && [ "$passed" -gt 0 ]

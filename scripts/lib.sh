@@ -1,0 +1,162 @@
+# Shared helpers for the pipeline scripts.  Sourced, not run.
+# SPDX-License-Identifier: GPL-2.0-or-later
+#
+# Every script is called by the Makefile with these in the environment:
+#   TOP                 the repository
+#   BUILD               where everything generated goes (default TOP/build)
+#   QEMU_DEB_VERSION    DEB_SUITE  MESON_DEB_VERSION   (config.mk)
+
+set -euo pipefail
+
+: "${TOP:?}" "${BUILD:?}"
+APT_DIR=$BUILD/apt
+SRC_DIR=$BUILD/src            # downloaded source package and pristine tree
+TOOLS_DIR=$BUILD/tools        # meson venv
+FW_DIR=$BUILD/firmware        # firmware files, one directory for -L
+TREE=$BUILD/qemu              # the development tree (git)
+QBUILD=$TREE/build            # QEMU's build directory
+
+log() { printf '==> %s\n' "$*" >&2; }
+die() { printf 'error: %s\n' "$*" >&2; exit 1; }
+
+# The upstream version part of a Debian version: 1:10.0.13+ds-0+deb13u1
+# -> 10.0.13+ds
+deb_upstream_version() {
+    local v=${1#*:}
+    echo "${v%-*}"
+}
+
+# Run a command as root: directly, or through sudo.
+as_root() {
+    if [ "$(id -u)" = 0 ]; then
+        "$@"
+    elif command -v sudo >/dev/null; then
+        sudo "$@"
+    else
+        die "need root (or sudo) for: $*"
+    fi
+}
+
+# The Debian mirror and security mirror this machine's apt uses, read from
+# its configuration at run time: never written into the repository.
+# DEBIAN_MIRROR / DEBIAN_SECURITY_MIRROR in the environment override them.
+system_codename() {
+    . /etc/os-release && echo "${VERSION_CODENAME:-}"
+}
+
+# Print "URI suite" pairs of the machine's binary sources (deb822 and
+# one-line formats).
+system_apt_sources() {
+    local f
+    for f in /etc/apt/sources.list.d/*.sources; do
+        [ -r "$f" ] || continue
+        awk '
+            function flush() {
+                if (deb && uris != "") {
+                    n = split(uris, u, " "); m = split(suites, s, " ")
+                    for (i = 1; i <= m; i++) print u[1], s[i]
+                }
+                deb = 0; uris = ""; suites = ""
+            }
+            /^[[:space:]]*$/ { flush(); next }
+            /^Types:/   { deb = ($0 ~ /[[:space:]]deb([[:space:]]|$)/) }
+            /^URIs:/    { sub(/^URIs:[[:space:]]*/, ""); uris = $0 }
+            /^Suites:/  { sub(/^Suites:[[:space:]]*/, ""); suites = $0 }
+            /^Enabled:[[:space:]]*no/ { deb = 0 }
+            END { flush() }' "$f"
+    done
+    for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
+        [ -r "$f" ] || continue
+        sed -n 's/\[[^]]*\]//; s/^[[:space:]]*deb[[:space:]]\+\([^[:space:]]\+\)[[:space:]]\+\([^[:space:]]\+\).*/\1 \2/p' "$f"
+    done
+}
+
+debian_mirrors() {
+    local code
+    code=$(system_codename)
+    if [ -z "${DEBIAN_MIRROR:-}" ]; then
+        DEBIAN_MIRROR=$(system_apt_sources | awk -v c="$code" '$2 == c { print $1; exit }')
+    fi
+    if [ -z "${DEBIAN_SECURITY_MIRROR:-}" ]; then
+        DEBIAN_SECURITY_MIRROR=$(system_apt_sources | awk -v c="$code-security" '$2 == c { print $1; exit }')
+    fi
+    [ -n "$DEBIAN_MIRROR" ] ||
+        die "found no Debian mirror for '$code' in /etc/apt; set DEBIAN_MIRROR=<uri>"
+}
+
+# A private apt configuration under build/apt: its own sources, lists and
+# cache, for the suite the pinned source comes from.  The system's apt state
+# is not touched; apt verifies the Release signatures and checksums as usual.
+apt_private_setup() {
+    debian_mirrors
+    mkdir -p "$APT_DIR"/{lists/partial,cache/archives/partial,sources.list.d,preferences.d}
+    local keyring=/usr/share/keyrings/debian-archive-keyring.gpg
+    [ -r "$keyring" ] || die "$keyring missing: apt-get install debian-archive-keyring"
+    {
+        printf 'Types: deb deb-src\nURIs: %s\nSuites: %s %s-updates\n' \
+            "$DEBIAN_MIRROR" "$DEB_SUITE" "$DEB_SUITE"
+        printf 'Components: main\nArchitectures: amd64\nSigned-By: %s\n' "$keyring"
+        if [ -n "${DEBIAN_SECURITY_MIRROR:-}" ]; then
+            printf '\nTypes: deb deb-src\nURIs: %s\nSuites: %s-security\n' \
+                "$DEBIAN_SECURITY_MIRROR" "$DEB_SUITE"
+            printf 'Components: main\nArchitectures: amd64\nSigned-By: %s\n' "$keyring"
+        fi
+    } > "$APT_DIR/private.sources.new"
+    # Written on every run (the mirror may change); moved only if different
+    # so that an unchanged configuration keeps its lists.
+    if ! cmp -s "$APT_DIR/private.sources.new" "$APT_DIR/sources.list.d/private.sources"; then
+        mv "$APT_DIR/private.sources.new" "$APT_DIR/sources.list.d/private.sources"
+        rm -f "$APT_DIR/lists/"*_* "$APT_DIR/updated"
+    else
+        rm -f "$APT_DIR/private.sources.new"
+    fi
+    cat > "$APT_DIR/apt.conf" <<EOF
+Dir::Etc::SourceList "/dev/null";
+Dir::Etc::SourceParts "$APT_DIR/sources.list.d";
+Dir::Etc::Preferences "/dev/null";
+Dir::Etc::PreferencesParts "$APT_DIR/preferences.d";
+Dir::State::Lists "$APT_DIR/lists";
+Dir::Cache "$APT_DIR/cache";
+Dir::Cache::pkgcache "";
+Dir::Cache::srcpkgcache "";
+Acquire::Languages "none";
+APT::Sandbox::User "root";
+EOF
+    export APT_CONFIG=$APT_DIR/apt.conf
+}
+
+apt_private_update() {
+    log "apt-get update (private configuration in $APT_DIR)"
+    apt-get -q update >"$APT_DIR/update.log" 2>&1 ||
+        { cat "$APT_DIR/update.log" >&2; die "apt-get update failed"; }
+    if grep -q '^[WE]:' "$APT_DIR/update.log"; then
+        grep '^[WE]:' "$APT_DIR/update.log" >&2
+    fi
+    touch "$APT_DIR/updated"
+}
+
+# Lists are fetched once; again only when asked for something they lack.
+apt_private_ensure_lists() {
+    [ -e "$APT_DIR/updated" ] || apt_private_update
+}
+
+# Download a binary package of an exact version into $2 (verified by apt
+# against the signed Release file), once.  Prints the .deb's path.
+apt_private_download() {
+    local pkg=$1 ver=$2 dest=$3 deb
+    mkdir -p "$dest"
+    deb=$(find "$dest" -maxdepth 1 -name "${pkg}_*.deb" | head -n 1)
+    if [ -z "$deb" ]; then
+        apt_private_setup
+        apt_private_ensure_lists
+        if ! apt-cache show "$pkg=$ver" >/dev/null 2>&1; then
+            # lists older than the pin: refresh once
+            apt_private_update
+        fi
+        apt-cache show "$pkg=$ver" >/dev/null 2>&1 ||
+            die "$pkg $ver is not in $DEB_SUITE any more (see config.mk)"
+        (cd "$dest" && apt-get -q download "$pkg=$ver" >&2)
+        deb=$(find "$dest" -maxdepth 1 -name "${pkg}_*.deb" | head -n 1)
+    fi
+    echo "$deb"
+}

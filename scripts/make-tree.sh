@@ -1,0 +1,92 @@
+#!/bin/bash
+# make tree: build/qemu is a git repository whose first commit is the
+# pristine source and whose next commits are patches/series, applied with
+# git am.  A tree with local work (commits or changes that patches/ does
+# not carry) is never overwritten: export it, or say FORCE=1.
+# SPDX-License-Identifier: GPL-2.0-or-later
+
+. "$(dirname "$0")/lib.sh"
+
+PATCHES=${PATCHES:-$TOP/patches}
+SERIES=$PATCHES/series
+STAMP=$TREE/.git/atomic-pivot.applied
+
+series_list() {
+    [ -f "$SERIES" ] || return 0
+    sed -e 's/#.*//' -e 's/[[:space:]]*$//' -e '/^$/d' "$SERIES"
+}
+
+# What the tree is built from: the pristine source and every patch's bytes.
+series_hash() {
+    {
+        cat "$SRC_DIR/pristine.stamp"
+        series_list | while read -r p; do
+            echo "$p"
+            cat "$PATCHES/$p" 2>/dev/null || echo "(missing)"
+        done
+    } | sha256sum | cut -d' ' -f1
+}
+
+git_tree() { git -C "$TREE" "$@"; }
+
+apply_series() {
+    local p n=0
+    while read -r p; do
+        [ -f "$PATCHES/$p" ] || die "patches/series names $p, which does not exist"
+        if ! git_tree -c user.name=pipeline -c user.email=pipeline@localhost \
+                am -q --keep-cr --committer-date-is-author-date \
+                "$PATCHES/$p" >"$TREE/.git/am.log" 2>&1; then
+            cat "$TREE/.git/am.log" >&2
+            git_tree am --abort >/dev/null 2>&1 || true
+            # The tree is still ours: the next run resets and re-applies.
+            { echo failed; git_tree rev-parse HEAD; } > "$STAMP"
+            die "patch does not apply: patches/$p"
+        fi
+        n=$((n + 1))
+    done < <(series_list)
+    log "tree: $n patch(es) applied"
+}
+
+want=$(series_hash)
+
+if [ -d "$TREE/.git" ]; then
+    [ -f "$STAMP" ] && [ "$(sed -n 1p "$STAMP")" = "$want" ] && exit 0
+    base=$(git_tree rev-list --max-parents=0 HEAD)
+    if [ -z "${FORCE:-}" ]; then
+        if [ -n "$(git_tree status --porcelain --untracked-files=no)" ]; then
+            die "build/qemu has uncommitted changes and patches/ changed:
+       commit them and run make export, or make tree FORCE=1 to discard them"
+        fi
+        if [ "$(sed -n 2p "$STAMP" 2>/dev/null)" != "$(git_tree rev-parse HEAD)" ]; then
+            die "build/qemu has commits that patches/ does not carry:
+       run make export (then commit patches/), or make tree FORCE=1 to drop them"
+        fi
+    fi
+    if [ "$(git_tree log -1 --format=%s "$base")" != "$(cat "$SRC_DIR/pristine.stamp")" ]; then
+        log "tree: the pinned source changed, recreating build/qemu"
+        rm -rf "$TREE"
+    else
+        log "tree: patches/ changed, re-applying the series"
+        git_tree am --abort >/dev/null 2>&1 || true
+        # Untracked build/ survives: the next build is incremental.
+        git_tree reset -q --hard "$base"
+        apply_series
+        { echo "$want"; git_tree rev-parse HEAD; } > "$STAMP"
+        exit 0
+    fi
+fi
+
+log "tree: creating $TREE from the pristine source"
+rm -rf "$TREE.tmp"
+cp -a "$SRC_DIR/pristine" "$TREE.tmp"
+git -C "$TREE.tmp" init -q -b master
+printf '/build/\n/.pc/\n' >> "$TREE.tmp/.git/info/exclude"
+git -C "$TREE.tmp" add -A
+# A fixed identity and date: the base commit's id depends only on the source.
+GIT_AUTHOR_DATE='2000-01-01T00:00:00Z' GIT_COMMITTER_DATE='2000-01-01T00:00:00Z' \
+    git -C "$TREE.tmp" -c user.name=pipeline -c user.email=pipeline@localhost \
+    commit -q --no-verify -m "$(cat "$SRC_DIR/pristine.stamp")"
+git -C "$TREE.tmp" tag pristine
+mv "$TREE.tmp" "$TREE"
+apply_series
+{ echo "$want"; git_tree rev-parse HEAD; } > "$STAMP"
