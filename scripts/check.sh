@@ -10,7 +10,7 @@
 
 OUT=$BUILD/check
 IOTESTS_SRC=$TREE/tests/qemu-iotests
-ALL_SUITES="project iotests-raw iotests-qcow2"
+ALL_SUITES="project qtest iotests-raw iotests-qcow2"
 SUITES=${CHECK_SUITES:-$ALL_SUITES}
 
 rm -rf "$OUT"
@@ -19,7 +19,7 @@ mkdir -p "$OUT"
 # The series' own iotests: every named test whose group line says "pivot".
 series_iotests() {
     grep -l '^# group:.*\bpivot\b' "$IOTESTS_SRC"/tests/* 2>/dev/null |
-        sed "s|^$IOTESTS_SRC/||" | sort || true
+        xargs -r -n1 basename | sort || true
 }
 
 # run_iotests SUITE FORMAT ARGS...: QEMU's own harness, unchanged, from a
@@ -50,8 +50,9 @@ run_iotests() {
     fi
 }
 
+# check names tests by file name, not by path.
 mirror_iotests() {
-    (cd "$IOTESTS_SRC" && ls -d tests/mirror-*)
+    (cd "$IOTESTS_SRC/tests" && ls -d mirror-* | grep -v '\.out')
 }
 
 for suite in $SUITES; do
@@ -63,6 +64,19 @@ for suite in $SUITES; do
     iotests-qcow2)
         # shellcheck disable=SC2046
         run_iotests "$suite" qcow2 -g quick 041 $(mirror_iotests) $(series_iotests)
+        ;;
+    qtest)
+        # qmp-cmd-test runs every argument-less query, query-drive-reopen
+        # among them, on -machine none.
+        log "check: qtest qmp-cmd-test"
+        (cd "$QBUILD" && QTEST_QEMU_BINARY=./qemu-system-x86_64 \
+            tests/qtest/qmp-cmd-test --tap -k) >"$OUT/qtest.log" 2>&1 || true
+        sed -n 's|^\(not \)\?ok [0-9]* |&qtest |p' "$OUT/qtest.log" >"$OUT/qtest.tap"
+        planned=$(sed -n 's/^1\.\.\([0-9]*\)$/\1/p' "$OUT/qtest.log" | head -n 1)
+        if [ -z "$planned" ] || [ "$(wc -l <"$OUT/qtest.tap")" != "$planned" ]; then
+            echo "not ok qtest harness: planned ${planned:-nothing}" >>"$OUT/qtest.tap"
+        fi
+        grep -E '^not ok ' "$OUT/qtest.tap" >&2 || true
         ;;
     project)
         log "check: project tests (tests/)"

@@ -48,6 +48,10 @@ apply_series() {
 }
 
 want=$(series_hash)
+if [ "${1:-}" = --hash ]; then
+    echo "$want"
+    exit 0
+fi
 
 if [ -d "$TREE/.git" ]; then
     [ -f "$STAMP" ] && [ "$(sed -n 1p "$STAMP")" = "$want" ] && exit 0

@@ -1,0 +1,29 @@
+#!/bin/bash
+# make export: regenerate patches/NNNN-*.patch and patches/series from the
+# commits in build/qemu on top of the pristine base.  Output is stable:
+# zero commit ids in the From lines, no version signature, fixed
+# abbreviation, so that git diff of patches/ shows only real changes.
+# patches/0000-cover-letter.patch is written by hand and kept.
+# SPDX-License-Identifier: GPL-2.0-or-later
+
+. "$(dirname "$0")/lib.sh"
+
+PATCHES=${PATCHES:-$TOP/patches}
+[ -d "$TREE/.git" ] || die "no $TREE: run make tree"
+if [ -n "$(git -C "$TREE" status --porcelain --untracked-files=no)" ]; then
+    die "build/qemu has uncommitted changes: commit them first"
+fi
+base=$(git -C "$TREE" rev-list --max-parents=0 HEAD)
+
+mkdir -p "$PATCHES"
+find "$PATCHES" -maxdepth 1 -name '[0-9][0-9][0-9][0-9]-*.patch' \
+    ! -name '0000-*' -delete
+git -C "$TREE" format-patch -q --zero-commit --no-signature --abbrev=12 \
+    --no-numbered --subject-prefix=PATCH -o "$PATCHES" "$base..HEAD" >/dev/null
+(cd "$PATCHES" && ls [0-9][0-9][0-9][0-9]-*.patch 2>/dev/null | grep -v '^0000-' || true) \
+    >"$PATCHES/series"
+n=$(wc -l <"$PATCHES/series")
+# The tree now matches patches/: make tree has nothing to re-apply.
+stamp_hash=$(PATCHES=$PATCHES "$TOP/scripts/make-tree.sh" --hash)
+{ echo "$stamp_hash"; git -C "$TREE" rev-parse HEAD; } >"$TREE/.git/atomic-pivot.applied"
+log "export: $n patch(es) in $PATCHES"
