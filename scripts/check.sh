@@ -55,15 +55,20 @@ mirror_iotests() {
     (cd "$IOTESTS_SRC/tests" && ls -d mirror-* | grep -v '\.out')
 }
 
+# QEMU's mirror tests and the series' own, each once.
+named_iotests() {
+    { echo 041; mirror_iotests; series_iotests; } | sort -u
+}
+
 for suite in $SUITES; do
     case $suite in
     iotests-raw)
         # shellcheck disable=SC2046
-        run_iotests "$suite" raw 041 $(mirror_iotests) $(series_iotests)
+        run_iotests "$suite" raw $(named_iotests)
         ;;
     iotests-qcow2)
         # shellcheck disable=SC2046
-        run_iotests "$suite" qcow2 -g quick 041 $(mirror_iotests) $(series_iotests)
+        run_iotests "$suite" qcow2 -g quick $(named_iotests)
         ;;
     qtest)
         # qmp-cmd-test runs every argument-less query, query-drive-reopen

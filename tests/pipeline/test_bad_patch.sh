@@ -32,6 +32,7 @@ new_repo() {
     mkdir -p "$tmp/repo" "$tmp/build"
     (cd "$TOP" && git ls-files -z --cached --others --exclude-standard |
         tar --null -T - -cf -) | tar -C "$tmp/repo" -xf -
+    mkdir -p "$tmp/repo/patches"
     for d in apt src tools; do ln -s "$BUILD/$d" "$tmp/build/$d"; done
 }
 mk() { make -C "$tmp/repo" --no-print-directory BUILD="$tmp/build" "$@"; }
