@@ -24,8 +24,10 @@ if [ "$(cat "$QBUILD/.configured" 2>/dev/null)" != "$flags" ] ||
     echo "$flags" > "$QBUILD/.configured"
 fi
 log "build: ninja -C $QBUILD"
+SECONDS=0
 if ! ninja -C "$QBUILD" ${NINJA_JOBS:+-j "$NINJA_JOBS"} >"$BUILD/ninja.log" 2>&1; then
     grep -v '^\[[0-9]*/[0-9]*\]' "$BUILD/ninja.log" | tail -n 40 >&2
     die "build failed (see $BUILD/ninja.log)"
 fi
 tail -n 1 "$BUILD/ninja.log" >&2
+log "build: ninja took ${SECONDS}s"
