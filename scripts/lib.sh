@@ -10,6 +10,11 @@ set -euo pipefail
 
 : "${TOP:?}" "${BUILD:?}"
 APT_DIR=$BUILD/apt
+# What the private apt configuration in APT_DIR indexes: DEB_SUITE's binary
+# and source packages.  tests/guest/build.sh points these three at
+# build/apt-guest and the machine's own suite, binaries only.
+APT_SUITE=${DEB_SUITE:-}
+APT_TYPES="deb deb-src"
 SRC_DIR=$BUILD/src            # downloaded source package and pristine tree
 TOOLS_DIR=$BUILD/tools        # meson venv
 FW_DIR=$BUILD/firmware        # firmware files, one directory for -L
@@ -88,17 +93,18 @@ debian_mirrors() {
 # cache, for the suite the pinned source comes from.  The system's apt state
 # is not touched; apt verifies the Release signatures and checksums as usual.
 apt_private_setup() {
+    : "${APT_SUITE:?no suite for the private apt configuration (DEB_SUITE)}"
     debian_mirrors
     mkdir -p "$APT_DIR"/{lists/partial,cache/archives/partial,sources.list.d,preferences.d}
     local keyring=/usr/share/keyrings/debian-archive-keyring.gpg
     [ -r "$keyring" ] || die "$keyring missing: apt-get install debian-archive-keyring"
     {
-        printf 'Types: deb deb-src\nURIs: %s\nSuites: %s %s-updates\n' \
-            "$DEBIAN_MIRROR" "$DEB_SUITE" "$DEB_SUITE"
+        printf 'Types: %s\nURIs: %s\nSuites: %s %s-updates\n' \
+            "$APT_TYPES" "$DEBIAN_MIRROR" "$APT_SUITE" "$APT_SUITE"
         printf 'Components: main\nArchitectures: amd64\nSigned-By: %s\n' "$keyring"
         if [ -n "${DEBIAN_SECURITY_MIRROR:-}" ]; then
-            printf '\nTypes: deb deb-src\nURIs: %s\nSuites: %s-security\n' \
-                "$DEBIAN_SECURITY_MIRROR" "$DEB_SUITE"
+            printf '\nTypes: %s\nURIs: %s\nSuites: %s-security\n' \
+                "$APT_TYPES" "$DEBIAN_SECURITY_MIRROR" "$APT_SUITE"
             printf 'Components: main\nArchitectures: amd64\nSigned-By: %s\n' "$keyring"
         fi
     } > "$APT_DIR/private.sources.new"
@@ -154,7 +160,7 @@ apt_private_download() {
             apt_private_update
         fi
         apt-cache show "$pkg=$ver" >/dev/null 2>&1 ||
-            die "$pkg $ver is not in $DEB_SUITE any more (see config.mk)"
+            die "$pkg $ver is not in $APT_SUITE any more (see config.mk)"
         (cd "$dest" && apt-get -q download "$pkg=$ver" >&2)
         deb=$(find "$dest" -maxdepth 1 -name "${pkg}_*.deb" | head -n 1)
     fi
