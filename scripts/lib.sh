@@ -89,9 +89,10 @@ debian_mirrors() {
         die "found no Debian mirror for '$code' in /etc/apt; set DEBIAN_MIRROR=<uri>"
 }
 
-# A private apt configuration under build/apt: its own sources, lists and
-# cache, for the suite the pinned source comes from.  The system's apt state
-# is not touched; apt verifies the Release signatures and checksums as usual.
+# A private apt configuration in APT_DIR (build/apt): its own sources, lists
+# and cache, for APT_SUITE (the suite the pinned source comes from).  The
+# system's apt state is not touched; apt verifies the Release signatures and
+# checksums as usual.
 apt_private_setup() {
     : "${APT_SUITE:?no suite for the private apt configuration (DEB_SUITE)}"
     debian_mirrors
