@@ -172,9 +172,14 @@ class Demo:
 
 def main():
     tmp = tempfile.mkdtemp(prefix='pivot-demo.')
+    demo = None
     try:
-        Demo(tmp).run()
+        demo = Demo(tmp)
+        demo.run()
     finally:
+        # A failed step must not leave the VM behind.
+        if demo is not None and demo.vm.is_running():
+            demo.vm.kill()
         shutil.rmtree(tmp, ignore_errors=True)
 
 
