@@ -6,9 +6,10 @@ include config.mk
 
 TOP := $(CURDIR)
 BUILD ?= $(TOP)/build
-export TOP BUILD QEMU_DEB_VERSION DEB_SUITE MESON_DEB_VERSION QEMU_CONFIGURE_FLAGS
+export TOP BUILD QEMU_DEB_VERSION DEB_SUITE MESON_DEB_VERSION QEMU_CONFIGURE_FLAGS \
+	QEMU_SANITIZER_FLAGS
 
-.PHONY: all deps source tools tree build firmware check demo export \
+.PHONY: all deps source tools tree build build-sanitizers firmware check demo export \
 	check-patches clean distclean help
 
 all: build firmware
@@ -34,6 +35,10 @@ tree: source
 ## build          configure (config.mk flags) and build build/qemu with ninja
 build: tree tools
 	@scripts/build.sh
+
+## build-sanitizers  the same tree in build/qemu/build-san with ASan and UBSan
+build-sanitizers: tree tools
+	@SANITIZERS=1 scripts/build.sh
 
 firmware: build
 	@scripts/firmware.sh

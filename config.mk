@@ -17,3 +17,6 @@ MESON_DEB_VERSION := 1.7.0-1
 QEMU_CONFIGURE_FLAGS := --target-list=x86_64-softmmu --enable-tools \
 	--disable-docs --disable-download --disable-install-blobs \
 	--enable-werror
+
+# The second build directory (make build-sanitizers) adds these.
+QEMU_SANITIZER_FLAGS := --enable-asan --enable-ubsan

@@ -20,6 +20,7 @@ TOOLS_DIR=$BUILD/tools        # meson venv
 FW_DIR=$BUILD/firmware        # firmware files, one directory for -L
 TREE=$BUILD/qemu              # the development tree (git)
 QBUILD=$TREE/build            # QEMU's build directory
+QBUILD_SAN=$TREE/build-san    # the same with ASan and UBSan
 
 log() { printf '==> %s\n' "$*" >&2; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }

@@ -84,7 +84,7 @@ log "tree: creating $TREE from the pristine source"
 rm -rf "$TREE.tmp"
 cp -a "$SRC_DIR/pristine" "$TREE.tmp"
 git -C "$TREE.tmp" init -q -b master
-printf '/build/\n/.pc/\n' >> "$TREE.tmp/.git/info/exclude"
+printf '/build/\n/build-san/\n/.pc/\n' >> "$TREE.tmp/.git/info/exclude"
 git -C "$TREE.tmp" add -A
 # A fixed identity and date: the base commit's id depends only on the source.
 GIT_AUTHOR_DATE='2000-01-01T00:00:00Z' GIT_COMMITTER_DATE='2000-01-01T00:00:00Z' \
