@@ -39,13 +39,14 @@ build: tree tools
 ## build-sanitizers  the same tree in build/qemu/build-san with ASan and UBSan
 build-sanitizers: tree tools
 	@SANITIZERS=1 scripts/build.sh
+	@SANITIZERS=1 scripts/firmware.sh
 
 firmware: build
 	@scripts/firmware.sh
 
 ## check          everything above, then all the tests; prints "N passed, N failed"
 check: deps
-	@$(MAKE) --no-print-directory build firmware
+	@$(MAKE) --no-print-directory build firmware build-sanitizers
 	@scripts/check.sh
 
 ## demo           a live pivot with pause-guest on a throwaway VM

@@ -10,7 +10,7 @@
 
 OUT=$BUILD/check
 IOTESTS_SRC=$TREE/tests/qemu-iotests
-ALL_SUITES="project qtest iotests-raw iotests-qcow2"
+ALL_SUITES="project qtest guest iotests-raw iotests-qcow2 sanitizers"
 SUITES=${CHECK_SUITES:-$ALL_SUITES}
 
 rm -rf "$OUT"
@@ -24,6 +24,7 @@ series_iotests() {
 
 # run_iotests SUITE FORMAT ARGS...: QEMU's own harness, unchanged, from a
 # scratch directory so that neither the source tree nor build/ is written.
+# QBUILD selects the build directory whose binaries it tests.
 run_iotests() {
     local suite=$1 fmt=$2 scratch sock
     shift 2
@@ -71,6 +72,13 @@ named_iotests() {
     { echo 041; mirror_iotests; series_iotests; } | sort -u
 }
 
+# tap_of LOG SUITE: the TAP lines of a log, or a failure if there are none.
+tap_of() {
+    grep -E '^(not )?ok ' "$1" >"$OUT/$2.tap" || true
+    grep -E '^not ok ' "$OUT/$2.tap" >&2 || true
+    [ -s "$OUT/$2.tap" ] || echo "not ok $2: no result (see $1)" >"$OUT/$2.tap"
+}
+
 for suite in $SUITES; do
     SECONDS=0
     case $suite in
@@ -102,6 +110,42 @@ for suite in $SUITES; do
         grep -E '^not ok ' "$OUT/project.tap" >&2 || true
         [ -s "$OUT/project.tap" ] || echo "not ok project: no result" >"$OUT/project.tap"
         ;;
+    guest)
+        # The real-guest scenarios (tests/guest/run.sh), and their table
+        log "check: real-guest scenarios (tests/guest)"
+        RESULTS=$OUT/guest-results.jsonl "$TOP/tests/guest/run.sh" \
+            >"$OUT/guest.log" 2>&1 || true
+        tap_of "$OUT/guest.log" guest
+        grep '^# ' "$OUT/guest.log" | sed -n '/scenario  *pivots/,$p' \
+            | sed 's/^# //' >"$OUT/guest.table"
+        ;;
+    sanitizers)
+        # The series' iotests and scenario 1 on the ASan/UBSan build.
+        # Reports go to files: any file there is a failure.
+        [ -x "$QBUILD_SAN/qemu-system-x86_64" ] ||
+            die "no $QBUILD_SAN: make build-sanitizers"
+        san_logs=$OUT/sanitizer-reports
+        mkdir -p "$san_logs"
+        # ucontext coroutines make ASan warn once per process: only errors
+        # count.
+        export ASAN_OPTIONS="log_path=$san_logs/asan:log_exe_name=1:detect_leaks=1:fast_unwind_on_malloc=0"
+        export UBSAN_OPTIONS="log_path=$san_logs/ubsan:print_stacktrace=1"
+        # shellcheck disable=SC2046
+        QBUILD=$QBUILD_SAN run_iotests sanitizers-iotests raw $(series_iotests)
+        log "check: sanitizers: scenario 1 (PIVOTS=${SAN_PIVOTS:=52})"
+        QEMU=$QBUILD_SAN/qemu-system-x86_64 PIVOTS=$SAN_PIVOTS \
+            RESULTS=$OUT/sanitizers-results.jsonl \
+            "$TOP/tests/guest/run.sh" pingpong >"$OUT/sanitizers-guest.log" 2>&1 || true
+        tap_of "$OUT/sanitizers-guest.log" sanitizers-guest
+        sed -i 's/^\(not \)\?ok /&sanitizers: /' "$OUT/sanitizers-guest.tap"
+        unset ASAN_OPTIONS UBSAN_OPTIONS
+        for r in $(grep -lE 'ERROR: [A-Za-z]+Sanitizer|runtime error' \
+                       "$san_logs"/* 2>/dev/null); do
+            echo "not ok sanitizers: report $(basename "$r"): $(grep -m1 -E 'ERROR|runtime error' "$r")" \
+                >>"$OUT/sanitizers-reports.tap"
+            grep -v WARNING "$r" | head -n 30 >&2
+        done
+        ;;
     *)
         die "unknown suite $suite (known: $ALL_SUITES)"
         ;;
@@ -124,6 +168,10 @@ for t in "$OUT"/*.tap; do
     printf '  %-16s %s\n' "$(basename "$t" .tap)" \
         "$(grep -c '^ok ' "$t" || true) ok, $(grep -c '^not ok ' "$t" || true) not ok"
 done
+if [ -s "$OUT/guest.table" ]; then
+    echo "real-guest scenarios:"
+    sed 's/^/  /' "$OUT/guest.table"
+fi
 if [ "$failed" != 0 ]; then
     echo "failures (logs in $OUT):"
     grep '^not ok ' "$OUT/all.tap" | sed 's/^/  /'

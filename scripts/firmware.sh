@@ -5,12 +5,13 @@
 # pinned version, unpacked under build/.  They are linked into the build's
 # qemu-bundle data directory, which the binary searches by itself, so
 # neither QEMU nor its test harness is changed, and into build/firmware for
-# anyone who prefers -L.
+# anyone who prefers -L.  SANITIZERS=1: the same for build/qemu/build-san.
 # SPDX-License-Identifier: GPL-2.0-or-later
 
 . "$(dirname "$0")/lib.sh"
 : "${QEMU_DEB_VERSION:?}"
 
+[ -z "${SANITIZERS:-}" ] || QBUILD=$QBUILD_SAN
 bundle=$QBUILD/qemu-bundle/usr/local/share/qemu
 [ -d "$QBUILD" ] || die "no $QBUILD: run make build"
 

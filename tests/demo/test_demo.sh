@@ -4,12 +4,14 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 
 set -u
-out=$(timeout 300 /usr/bin/python3 "$TOP/scripts/demo.py" 2>&1)
+out=$(timeout 300 "$TOP/scripts/demo.sh" 2>&1)
 rc=$?
 if [ $rc = 0 ] && grep -q '^Demo OK' <<<"$out" &&
    grep -q '"status": "paused"' <<<"$out" &&
-   grep -q 'event DRIVE_REOPEN_COMPLETED' <<<"$out"; then
-    echo "ok 1 - demo: pivot with pause-guest, record shown, data checked"
+   grep -q 'event DRIVE_REOPEN_COMPLETED' <<<"$out" &&
+   grep -q 'ACK .*(paused by drive-reopen)' <<<"$out" &&
+   grep -q 'ACK .*(running on disk-b.raw)' <<<"$out"; then
+    echo "ok 1 - demo: real guest pivoted with pause-guest, counter shown, images verified"
 else
     echo "not ok 1 - demo: exit $rc"
     tail -n 20 <<<"$out" | sed 's/^/#   /'

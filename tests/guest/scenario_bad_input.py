@@ -135,6 +135,20 @@ class RawMonitor:
     def send(self, data):
         self.sock.sendall(data + b'\n')
 
+    def exchange(self, data):
+        """Send data, then a marked query-status: every reply up to the
+        marker's belongs to data (a parse error may cause several)."""
+        self.n = getattr(self, 'n', 0) + 1
+        self.send(data)
+        self.send(b'{"execute": "query-status", "id": %d}' % self.n)
+        replies = []
+        while True:
+            msg = self.reply()
+            if msg.get('id') == self.n:
+                gl.check('return' in msg, f'query-status: {msg}')
+                return replies
+            replies.append(msg)
+
     def reply(self):
         """The next message that is not an event."""
         while True:
@@ -193,8 +207,10 @@ def main():
             if data is None:
                 resp = g.vm.qmp('drive-reopen', args_dict=args)
             else:
-                raw.send(data)
-                resp = raw.reply()
+                replies = raw.exchange(data)
+                gl.check(replies and all('error' in r for r in replies),
+                         f'want only errors: {replies}')
+                resp = replies[0]
             gl.check('error' in resp, f'no error: {resp}')
             desc = resp['error']['desc']
             gl.check(desc, f'error: {resp}')
