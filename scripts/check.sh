@@ -130,6 +130,7 @@ for suite in $SUITES; do
         # count.
         export ASAN_OPTIONS="log_path=$san_logs/asan:log_exe_name=1:detect_leaks=1:fast_unwind_on_malloc=0"
         export UBSAN_OPTIONS="log_path=$san_logs/ubsan:print_stacktrace=1"
+        export LSAN_OPTIONS="suppressions=$TOP/tests/sanitizers/lsan.supp:print_suppressions=0"
         # shellcheck disable=SC2046
         QBUILD=$QBUILD_SAN run_iotests sanitizers-iotests raw $(series_iotests)
         log "check: sanitizers: scenario 1 (PIVOTS=${SAN_PIVOTS:=52})"
@@ -138,7 +139,15 @@ for suite in $SUITES; do
             "$TOP/tests/guest/run.sh" pingpong >"$OUT/sanitizers-guest.log" 2>&1 || true
         tap_of "$OUT/sanitizers-guest.log" sanitizers-guest
         sed -i 's/^\(not \)\?ok /&sanitizers: /' "$OUT/sanitizers-guest.tap"
-        unset ASAN_OPTIONS UBSAN_OPTIONS
+        unset ASAN_OPTIONS UBSAN_OPTIONS LSAN_OPTIONS
+        # A canary: every instrumented QEMU writes ASan's warning about
+        # ucontext coroutines there, so no file at all means that reports
+        # would have been lost.
+        if ! ldd "$QBUILD_SAN/qemu-system-x86_64" | grep -q libasan ||
+           ! ls "$san_logs"/asan.qemu-system-x86_64.* >/dev/null 2>&1; then
+            echo "not ok sanitizers: the ASan runtime wrote nothing to $san_logs" \
+                >>"$OUT/sanitizers-reports.tap"
+        fi
         for r in $(grep -lE 'ERROR: [A-Za-z]+Sanitizer|runtime error' \
                        "$san_logs"/* 2>/dev/null); do
             echo "not ok sanitizers: report $(basename "$r"): $(grep -m1 -E 'ERROR|runtime error' "$r")" \
