@@ -89,9 +89,10 @@ def main():
     for n in range(RUNS):
         for succeed in (True, False):
             for cont in (False, True):
-                tap.case(f'SIGKILL {"after cont" if cont else "after the reply"}'
-                         f' of a {"successful" if succeed else "failed"} '
-                         'pivot: the witness chooses the complete image',
+                when = 'after cont' if cont else 'after the reply'
+                what = 'successful' if succeed else 'failed'
+                tap.case(f'SIGKILL {when} of a {what} pivot: the witness '
+                         'chooses the complete image',
                          one, res, succeed, cont, n)
     res.save()
     tap.exit()
