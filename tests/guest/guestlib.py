@@ -283,6 +283,11 @@ class Guest:
         self._console_pos += end
         return self._last_ack[0]
 
+    def last_write(self):
+        """(seq, block, generation) of the last reported write."""
+        self.ack()
+        return self._last_ack
+
     def console_tail(self):
         with open(self.console, 'rb') as f:
             return f.read()[-500:].decode(errors='replace')

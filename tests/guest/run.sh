@@ -3,6 +3,7 @@
 # ones (default: all, in this order), each printing TAP lines, then a table
 # of what they did.
 #
+#   verifier   0  the verifier finds damaged blocks and a stale image
 #   pingpong   1  ping-pong under load (PIVOTS=52 per disk, DISKS=...)
 #   crash      2  management client killed (CRASHES=24, CRASH_SEED=1)
 #   qemu-kill  3  QEMU killed, the witness decides (KILL_RUNS=3)
@@ -17,7 +18,7 @@ set -u
 here=$(cd "$(dirname "$0")" && pwd)
 export TOP=${TOP:-$(cd "$here/../.." && pwd)}
 export BUILD=${BUILD:-$TOP/build}
-ALL="pingpong crash qemu-kill faults bad-input"
+ALL="verifier pingpong crash qemu-kill faults bad-input"
 
 "$here/build.sh" >&2 || { echo "not ok guest: tests/guest/build.sh failed"; exit 1; }
 mkdir -p "$BUILD/check"
