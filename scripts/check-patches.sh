@@ -74,9 +74,9 @@ if [ -n "${BUILD_EACH:-}" ] && [ $bad = 0 ] && [ ${#series[@]} -gt 0 ]; then
     [ -x "$python" ] || python=/usr/bin/python3
     [ -d /usr/lib/ccache ] && export PATH=/usr/lib/ccache:$PATH
     n=${#series[@]}
+    tip=$(git -C "$work" rev-parse HEAD)
     for ((i = n - 1; i >= 0; i--)); do
-        rev=HEAD~$i
-        git -C "$work" checkout -q "$rev"
+        git -C "$work" checkout -q "$tip~$i"
         if [ ! -f "$work/build/build.ninja" ]; then
             mkdir -p "$work/build"
             # shellcheck disable=SC2086
