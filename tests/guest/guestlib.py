@@ -65,11 +65,20 @@ DISKS = {
     },
 }
 
-ACK_RE = re.compile(rb'^ACK (\d+) (\d+) (\d+)\r?$', re.M)
+# ACK <seq> <block> <generation> [<longest write since the last ACK, us>]
+ACK_RE = re.compile(rb'^ACK (\d+) (\d+) (\d+)(?: (\d+))?\r?$', re.M)
 
 
 class Failure(Exception):
     """A check of a scenario failed."""
+
+
+class Stalled(Failure):
+    """The guest stopped completing writes."""
+
+
+class Skip(Exception):
+    """A case that cannot run here, or hit a known problem of the base."""
 
 
 def check(cond, what):
@@ -160,6 +169,9 @@ class Tap:
         start = time.monotonic()
         try:
             fn(*args, **kwargs)
+        except Skip as e:
+            print(f'ok {self.n} - {what} # SKIP {e}', flush=True)
+            return True
         except Exception as e:  # pylint: disable=broad-except
             self.failed += 1
             msg = str(e).replace('\n', ' | ')
@@ -196,6 +208,7 @@ class Guest:
         self.vm.add_args(*extra_args)
         self._console_pos = 0
         self._last_ack = (0, 0, 0)
+        self._lat_max = 0
 
     # --- start and stop
 
@@ -237,7 +250,7 @@ class Guest:
         deadline = time.monotonic() + timeout
         while self.ack() < want:
             if time.monotonic() > deadline:
-                raise Failure(f'the guest acknowledged no write #{want} in '
+                raise Stalled(f'the guest acknowledged no write #{want} in '
                               f'{timeout} s; console: {self.console_tail()}')
             if not self.vm.is_running():
                 raise Failure(f'QEMU exited: {self.vm.exitcode()}: '
@@ -276,12 +289,20 @@ class Guest:
         end = data.rfind(b'\n') + 1
         acks = ACK_RE.findall(data[:end])
         if acks:
-            self._last_ack = tuple(int(x) for x in acks[-1])
+            self._last_ack = tuple(int(x) for x in acks[-1][:3])
+            self._lat_max = max([self._lat_max] +
+                                [int(a[3] or 0) for a in acks])
         if re.search(rb'^(ERR|INIT) ', data[:end], re.M):
             raise Failure('the writer reported: ' +
                           data[:end].decode(errors='replace')[-500:])
         self._console_pos += end
         return self._last_ack[0]
+
+    def max_latency(self):
+        """The longest guest write (us) reported since the last call."""
+        self.ack()
+        lat, self._lat_max = self._lat_max, 0
+        return lat
 
     def last_write(self):
         """(seq, block, generation) of the last reported write."""
