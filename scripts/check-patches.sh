@@ -52,6 +52,9 @@ rm -rf "$work"
 cp -a "$PRISTINE" "$work"
 printf '/build/\n' >"$work/.gitignore.local"
 git -C "$work" init -q
+# No background "gc --auto" racing with git am (see make-tree.sh).
+git -C "$work" config gc.auto 0
+git -C "$work" config maintenance.auto false
 git -C "$work" config core.excludesFile .gitignore.local
 git -C "$work" add -A
 git -C "$work" -c user.name=pipeline -c user.email=pipeline@localhost \

@@ -29,6 +29,16 @@ series_hash() {
 
 git_tree() { git -C "$TREE" "$@"; }
 
+# git commit and git am start "gc --auto" in the background once a
+# repository has some thousands of loose objects, which QEMU's tree has
+# from its first commit.  That gc locks refs (reflog expire, pack-refs)
+# while the next git am updates them, and git am then fails at random.
+# The pipeline's repositories never collect garbage by themselves.
+no_auto_gc() {
+    git -C "$1" config gc.auto 0
+    git -C "$1" config maintenance.auto false
+}
+
 apply_series() {
     local p n=0
     while read -r p; do
@@ -71,6 +81,7 @@ if [ -d "$TREE/.git" ]; then
         rm -rf "$TREE"
     else
         log "tree: patches/ changed, re-applying the series"
+        no_auto_gc "$TREE"
         git_tree am --abort >/dev/null 2>&1 || true
         # Untracked build/ survives: the next build is incremental.
         git_tree reset -q --hard "$base"
@@ -84,6 +95,7 @@ log "tree: creating $TREE from the pristine source"
 rm -rf "$TREE.tmp"
 cp -a "$SRC_DIR/pristine" "$TREE.tmp"
 git -C "$TREE.tmp" init -q -b master
+no_auto_gc "$TREE.tmp"
 printf '/build/\n/build-san/\n/.pc/\n' >> "$TREE.tmp/.git/info/exclude"
 git -C "$TREE.tmp" add -A
 # A fixed identity and date: the base commit's id depends only on the source.

@@ -9,6 +9,7 @@
 #   qemu-kill  3  QEMU killed, the witness decides (KILL_RUNS=3)
 #   faults     4  target faults during the pivot
 #   bad-input  5  malformed drive-reopen arguments
+#   stop-cont  7  stop and cont under load on the IOThread disks (CYCLES=200)
 #
 # QEMU=... runs them on another binary (make check-sanitizers does);
 # KEEP=1 keeps their work directories under build/check/guest.
@@ -18,7 +19,7 @@ set -u
 here=$(cd "$(dirname "$0")" && pwd)
 export TOP=${TOP:-$(cd "$here/../.." && pwd)}
 export BUILD=${BUILD:-$TOP/build}
-ALL="verifier pingpong crash qemu-kill faults bad-input"
+ALL="verifier pingpong crash qemu-kill faults bad-input stop-cont"
 
 "$here/build.sh" >&2 || { echo "not ok guest: tests/guest/build.sh failed"; exit 1; }
 mkdir -p "$BUILD/check"

@@ -20,17 +20,6 @@ MODES = [('job', True, 'job-id'), ('job', False, 'new-image-file'),
          ('job', True, 'new-image-file'), ('job', False, 'job-id')]
 
 
-# Known problems of the base QEMU that are not drive-reopen's: a stall is
-# reported as a skip, after checking that nothing acknowledged was lost.
-KNOWN_STALLS = {
-    'virtio-blk-vq-mapping':
-        'known QEMU 10.0.13 problem: with iothread-vq-mapping, guest I/O '
-        'sometimes never completes after a vCPU stop and a mirror '
-        'completion; reproduced with stop + block-job-complete + cont, '
-        'without drive-reopen (tests/guest/repro_vq_mapping.py)',
-}
-
-
 def one_pivot(g, disk, res, i, mode, pause, via, a, b):
     target = b if g.image == a else a
     gl.create_image(target)
@@ -54,20 +43,7 @@ def pingpong(disk, res):
         g.wait_writes(1)
         for i in range(PIVOTS):
             mode, pause, via = MODES[i % len(MODES)]
-            try:
-                one_pivot(g, disk, res, i, mode, pause, via, a, b)
-            except gl.Stalled as e:
-                if disk not in KNOWN_STALLS:
-                    raise
-                # Nothing acknowledged may be missing all the same
-                g.kill()
-                acked = g.ack()
-                res.acked(acked)
-                res.verified(gl.verify(g.image, acked),
-                             f'after the stall at pivot {i}')
-                raise gl.Skip(f'{KNOWN_STALLS[disk]} (pivot {i} of '
-                              f'{PIVOTS}, {acked} writes acknowledged and '
-                              f'verified): {e}') from e
+            one_pivot(g, disk, res, i, mode, pause, via, a, b)
         acked = g.shutdown()
         res.acked(acked)
         res.verified(gl.verify(g.image, acked), 'final image')

@@ -102,6 +102,15 @@ if mk tree >"$tmp/out" 2>&1; then
 else
     notok "make tree applies that patch (it is well-formed)"
 fi
+# A background "gc --auto" after the base commit once made git am fail at
+# random (it held refs/heads/master.lock): the tree must not start one.
+if [ "$(git -C "$tmp/build/qemu" config gc.auto)" = 0 ] &&
+   [ ! -e "$tmp/build/qemu/.git/gc.pid" ]; then
+    ok "make tree starts no background gc in build/qemu"
+else
+    git -C "$tmp/build/qemu" config --list >"$tmp/out" 2>&1
+    notok "make tree starts no background gc in build/qemu"
+fi
 
 # 3. The real series passes.
 new_repo
