@@ -9,8 +9,8 @@ BUILD ?= $(TOP)/build
 export TOP BUILD QEMU_DEB_VERSION DEB_SUITE MESON_DEB_VERSION QEMU_CONFIGURE_FLAGS \
 	QEMU_SANITIZER_FLAGS
 
-.PHONY: all deps source tools tree build build-sanitizers firmware check demo export \
-	check-patches clean distclean help
+.PHONY: all deps source tools tree build build-sanitizers firmware check demo bench \
+	export check-patches clean distclean help
 
 all: build firmware
 
@@ -53,6 +53,11 @@ check: deps
 demo: deps
 	@$(MAKE) --no-print-directory build firmware
 	@scripts/demo.sh
+
+## bench          the pause-window benchmark: bench/results.md and bench/pause-window.png
+bench: deps
+	@$(MAKE) --no-print-directory build firmware
+	@scripts/bench.sh
 
 ## export         regenerate patches/ from build/qemu's commits
 export:

@@ -20,6 +20,8 @@ PACKAGES=(
     seabios ipxe-qemu
     # qemu-iotests
     gawk diffutils
+    # make bench: the plot (its smoke variant runs in make check)
+    python3-matplotlib
 )
 
 missing=()

@@ -5,9 +5,13 @@
  * stdout (the serial console) which writes the device has acknowledged:
  *
  *   WRITER dev=D blocks=N seed=S count=C rate=R offset=O   once, at start
- *   ACK <seq> <block> <gen>    the last acknowledged write: after the first
+ *   ACK <seq> <block> <gen> <lat>
+ *                              the last acknowledged write: after the first
  *                              write, then at least every REPORT_MS ms and
- *                              every REPORT_MAX writes, and at the end
+ *                              every REPORT_MAX writes, and at the end; lat
+ *                              is the longest write since the last ACK, in
+ *                              microseconds (pwrite to its return, retries
+ *                              included: what the guest's application saw)
  *   ERR <seq> <errno>          a write failed; it is retried
  *   DONE <seq> <ms>            COUNT writes done, in ms since the start
  *
@@ -73,6 +77,7 @@ int main(int argc, char **argv)
 {
     uint64_t blocks = 4096, seed = 1, count = 0, rate = 0, offset = 0;
     uint64_t seq, reported = 0, reported_ns = 0, start_ns;
+    uint64_t write_ns, lat_max_ns = 0;  /* the longest write since the ACK */
     void *buf;
     off_t size;
     int opt, fd;
@@ -128,6 +133,7 @@ int main(int argc, char **argv)
             sleep_until(start_ns + (seq - 1) * 1000000000u / rate);
         }
         wp_make(buf, seed, blocks, seq);
+        write_ns = now_ns();
         for (;;) {
             ssize_t n = pwrite(fd, buf, WP_BLOCK_SIZE, pos);
 
@@ -148,11 +154,15 @@ int main(int argc, char **argv)
          * acknowledged.
          */
         now = now_ns();
+        if (now - write_ns > lat_max_ns) {
+            lat_max_ns = now - write_ns;
+        }
         if (seq == 1 || seq - reported >= REPORT_MAX ||
             now - reported_ns >= REPORT_MS * 1000000u ||
             seq == count) {
-            printf("ACK %" PRIu64 " %" PRIu64 " %" PRIu64 "\n",
-                   seq, block, wp_gen(blocks, seq));
+            printf("ACK %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64 "\n",
+                   seq, block, wp_gen(blocks, seq), lat_max_ns / 1000u);
+            lat_max_ns = 0;
             /*
              * Wait until the UART has sent the line (a no-op if stdout is
              * not a terminal): else the guest's tty buffer lets the disk

@@ -1,0 +1,334 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""
+make bench: how long the guest is paused by a pivot, three ways, on the
+same patched QEMU, with the real test guest writing (tests/guest):
+
+  A  drive-reopen with pause-guest, then cont on the reply (this series)
+  B  stop, block-job-complete, wait for BLOCK_JOB_COMPLETED, cont (the
+     external flow of management applications today)
+  C  block-job-complete with the guest running (no pause): the guest
+     writer's longest write around the pivot instead
+
+The pause window is RESUME - STOP, from the events' own timestamps.  Each
+configuration (image size, guest load, number of disks) runs one guest;
+the methods are interleaved A B C A B C ... on it.  With 4 disks, A
+pauses once (the first drive-reopen stops the guest, the others find it
+paused) and B stops once: one pause, four pivots, one cont.
+
+  bench.py [--pivots N] [--configs 1G-high-1,...] [--out DIR] [--smoke]
+
+Writes DIR/results.md (the table, the machine, the date, the command),
+DIR/pause-window.png and DIR/samples.json.  --smoke: 3 pivots each of
+two configurations, for CI; no thresholds anywhere.
+"""
+
+import argparse
+import datetime
+import json
+import math
+import os
+import platform
+import re
+import statistics
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(os.path.dirname(HERE), 'tests', 'guest'))
+import guestlib as gl  # noqa: E402  pylint: disable=wrong-import-position
+
+QEMU_IMG = os.path.join(os.path.dirname(gl.QEMU), 'qemu-img')
+SIZES = {'1G': 1 << 30, '64G': 64 << 30}
+LOADS = {'low': 100, 'high': 0}         # writer.rate: writes/s, 0 = no limit
+ALL_CONFIGS = [f'{s}-{l}-{d}' for s in SIZES for l in LOADS for d in (1, 4)]
+SMOKE_CONFIGS = ['1G-high-1', '1G-low-4']
+
+
+def stamp(ev):
+    t = ev['timestamp']
+    return t['seconds'] + t['microseconds'] / 1e6
+
+
+class Bench:
+    """One guest with NDISKS qcow2 disks (cache.direct), the writer on the
+    first; its disks pivot between two image files each."""
+
+    def __init__(self, work, size, load, ndisks):
+        self.work, self.size, self.ndisks = work, SIZES[size], ndisks
+        self.g = gl.Guest(work, 'virtio-blk')
+        self.files = [os.path.join(work, f'd{d}-0.qcow2')
+                      for d in range(ndisks)]
+        self.nodes = [f'd{d}n0' for d in range(ndisks)]
+        self.gen = 0
+        for f in self.files:
+            self.create(f)
+        for d in range(1, ndisks):
+            self.g.vm.add_args(
+                '-blockdev', json.dumps(self.node_options(d, self.files[d],
+                                                          self.nodes[d])),
+                '-device', json.dumps({'driver': 'virtio-blk-pci',
+                                       'id': f'disk{d}',
+                                       'drive': self.nodes[d]}))
+        # Where A's pause goes: the trace point of the vCPU stop (which
+        # drains and flushes every disk) says how long that took.
+        self.trace = os.path.join(work, 'trace.log')
+        self.trace_pos = 0
+        self.g.vm.add_args('-trace', 'drive_reopen_stopped', '-D', self.trace)
+        # Guest.launch adds disk0 with raw options: give it ours instead.
+        self.g.node_options = lambda image, name=None: self.node_options(
+            0, image, self.nodes[0])
+        rate = LOADS[load]
+        self.g.launch(self.files[0], f'writer.rate={rate}' if rate else '')
+        self.g.wait_writes(1)
+
+    def create(self, path):
+        if os.path.exists(path):
+            os.unlink(path)
+        subprocess.run([QEMU_IMG, 'create', '-q', '-f', 'qcow2', path,
+                        str(self.size)], check=True)
+
+    @staticmethod
+    def node_options(_d, path, name):
+        return {'driver': 'qcow2', 'node-name': name,
+                'file': {'driver': 'file', 'filename': path, 'aio': 'threads',
+                         'cache': {'direct': True}}}
+
+    def stop_ms(self):
+        """The vCPU stop of the last drive-reopen, from the trace."""
+        with open(self.trace, encoding='utf-8', errors='replace') as f:
+            f.seek(self.trace_pos)
+            text = f.read()
+            self.trace_pos = f.tell()
+        m = re.findall(r'drained and flushed in (\d+) ns', text)
+        gl.check(len(m) == 1, f'trace of the vCPU stop: {text[-300:]!r}')
+        return int(m[0]) / 1e6
+
+    def prepare(self):
+        """A READY mirror of every disk to a new image: the job ids."""
+        self.gen += 1
+        jobs, self.targets = [], []
+        vm = self.g.vm
+        for d in range(self.ndisks):
+            path = os.path.join(self.work, f'd{d}-{self.gen % 2}.qcow2')
+            self.create(path)
+            node = f'd{d}n{self.gen}'
+            vm.cmd('blockdev-add', self.node_options(d, path, node))
+            job = f'copy{d}-{self.gen}'
+            vm.cmd('blockdev-mirror', {'job-id': job, 'device': self.nodes[d],
+                                       'target': node, 'sync': 'full'})
+            jobs.append(job)
+            self.targets.append((path, node))
+        for job in jobs:
+            self.g.wait_job_ready(job)
+        self.g.wait_writes(8)       # the copies converged under load
+        vm.get_qmp_events(wait=False)
+        return jobs
+
+    def finish(self):
+        """Drop the old nodes; the guest must go on writing."""
+        for d, (path, node) in enumerate(self.targets):
+            self.g.vm.cmd('blockdev-del', node_name=self.nodes[d])
+            self.files[d], self.nodes[d] = path, node
+        self.g.wait_writes(16, timeout=30)
+
+    def window(self):
+        vm = self.g.vm
+        stop = vm.event_wait('STOP', timeout=30)
+        resume = vm.event_wait('RESUME', timeout=30)
+        gl.check(stop and resume, 'no STOP or RESUME event')
+        return (stamp(resume) - stamp(stop)) * 1000
+
+    def wait_completed(self, jobs):
+        for job in jobs:
+            ev = self.g.vm.event_wait('BLOCK_JOB_COMPLETED', timeout=60,
+                                      match={'data': {'device': job}})
+            gl.check(ev and 'error' not in ev['data'],
+                     f'{job}: BLOCK_JOB_COMPLETED: {ev}')
+
+    def run(self, method):
+        """One pivot of every disk: a sample dict."""
+        jobs = self.prepare()
+        vm = self.g.vm
+        sample = {'method': method}
+        if method == 'A':
+            in_qemu = []
+            for d, job in enumerate(jobs):
+                r = vm.cmd('drive-reopen', {'device': f'disk{d}',
+                                            'request-id': f'{job}-A',
+                                            'job-id': job,
+                                            'pause-guest': True})
+                gl.check(r['status'] == 'completed', f'drive-reopen: {r}')
+                gl.check(r['paused-by-command'] == (d == 0),
+                         f'drive-reopen of disk{d}: {r}')
+                # The first stopped the guest; the others ran while paused
+                in_qemu.append((r['pause-ns'] if d == 0
+                                else r['duration-ns']) / 1e6)
+            vm.cmd('cont')
+            sample['window'] = self.window()
+            sample['in_qemu'] = sum(in_qemu)
+            sample['stop'] = self.stop_ms()
+            self.wait_completed(jobs)
+        elif method == 'B':
+            vm.cmd('stop')
+            for job in jobs:
+                vm.cmd('block-job-complete', device=job)
+            self.wait_completed(jobs)
+            vm.cmd('cont')
+            sample['window'] = self.window()
+        else:
+            self.g.max_latency()            # forget what came before
+            for job in jobs:
+                vm.cmd('block-job-complete', device=job)
+            self.wait_completed(jobs)
+            self.g.wait_writes(2 * gl.SLACK)   # the ACKs of the writes then
+            sample['latency'] = self.g.max_latency() / 1000
+        self.finish()
+        return sample
+
+    def close(self):
+        if self.g.vm.is_running():
+            self.g.kill()
+
+
+def pct(values, p):
+    """Nearest-rank percentile."""
+    v = sorted(values)
+    return v[max(0, math.ceil(p / 100 * len(v)) - 1)]
+
+
+def run_config(name, pivots, work):
+    size, load, ndisks = name.split('-')
+    b = Bench(work, size, load, int(ndisks))
+    rounds = []
+    try:
+        for i in range(pivots):
+            rounds.append({m: b.run(m) for m in 'ABC'})
+            print(f'# {name} round {i + 1}/{pivots}: '
+                  f"A {rounds[-1]['A']['window']:.1f} ms, "
+                  f"B {rounds[-1]['B']['window']:.1f} ms, "
+                  f"C {rounds[-1]['C']['latency']:.1f} ms", flush=True)
+    finally:
+        b.close()
+        gl.cleanup(work)
+    return rounds
+
+
+def summary(rounds):
+    a = [r['A']['window'] for r in rounds]
+    b = [r['B']['window'] for r in rounds]
+    c = [r['C']['latency'] for r in rounds]
+    q = [r['A']['in_qemu'] for r in rounds]
+    st = [r['A']['stop'] for r in rounds]
+    stats = lambda v: {'p50': statistics.median(v), 'p90': pct(v, 90),
+                       'p99': pct(v, 99), 'max': max(v), 'n': len(v)}
+    return {'A': stats(a), 'B': stats(b), 'C': stats(c), 'A_in_qemu': stats(q),
+            'A_stop': stats(st),
+            'A_switch': stats([x - y for x, y in zip(q, st)]),
+            'A_outside': stats([x - y for x, y in zip(a, q)]),
+            'ratio': statistics.median([x / y for x, y in zip(a, b)])}
+
+
+def machine():
+    model = ''
+    with open('/proc/cpuinfo', encoding='utf-8') as f:
+        for line in f:
+            if line.startswith('model name'):
+                model = line.split(':', 1)[1].strip()
+                break
+    qemu = subprocess.run([gl.QEMU, '--version'], capture_output=True,
+                          text=True, check=False).stdout.splitlines()[0]
+    return (f'{os.cpu_count()} CPUs ({model}), Linux {platform.release()}, '
+            f'{qemu} with the series, TCG guest')
+
+
+def report(results, out, command, started):
+    lines = [
+        '# Pause-window benchmark', '',
+        f'Command: `{command}`  ',
+        f'Date: {started:%Y-%m-%d %H:%M} UTC  ',
+        f'Machine: {machine()}', '',
+        'A: `drive-reopen` with `pause-guest`, `cont` on the reply.  '
+        'B: `stop`, `block-job-complete`, `BLOCK_JOB_COMPLETED`, `cont`.  '
+        'Window: `RESUME` - `STOP` from the events\' timestamps, in ms.  '
+        'C: `block-job-complete` with the guest running: the guest '
+        'writer\'s longest write around the pivot, in ms.  '
+        'A\'s window in three parts (p50): *stop*, the vCPU stop with the '
+        'drain and flush of every disk (trace point `drive_reopen_stopped`); '
+        '*switch*, the rest of the record\'s `pause-ns` (completing the '
+        'job: its last copy and the graph switch; with 4 disks, the other '
+        'three `drive-reopen` calls too); *outside*, the rest of the window '
+        '(the reply, the client, `cont`).  '
+        'A/B: median of the per-round ratios (rounds interleave A B C).  '
+        'Disks are qcow2 with `cache.direct`; the guest writes 4 KiB '
+        'O_DIRECT blocks to the first disk (low: 100/s, high: no limit).',
+        '',
+        '| config | n | A p50 | A p90 | A p99 | A max | stop | switch '
+        '| outside | B p50 | B p90 | B p99 | B max | A/B | C p50 | C max |',
+        '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|']
+    for name, s in results.items():
+        a, b, c = s['A'], s['B'], s['C']
+        lines.append(
+            f"| {name} | {a['n']} | {a['p50']:.1f} | {a['p90']:.1f} | "
+            f"{a['p99']:.1f} | {a['max']:.1f} | {s['A_stop']['p50']:.1f} | "
+            f"{s['A_switch']['p50']:.1f} | {s['A_outside']['p50']:.1f} | "
+            f"{b['p50']:.1f} | {b['p90']:.1f} | {b['p99']:.1f} | "
+            f"{b['max']:.1f} | {s['ratio']:.2f} | {c['p50']:.1f} | "
+            f"{c['max']:.1f} |")
+    with open(os.path.join(out, 'results.md'), 'w', encoding='utf-8') as f:
+        f.write('\n'.join(lines) + '\n')
+
+
+def plot(samples, out):
+    import matplotlib                   # pylint: disable=import-outside-toplevel
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt     # pylint: disable=import-outside-toplevel
+    names = list(samples)
+    fig, axes = plt.subplots(1, len(names), figsize=(3 * len(names), 4),
+                             sharey=True, squeeze=False)
+    for ax, name in zip(axes[0], names):
+        rounds = samples[name]
+        ax.boxplot([[r['A']['window'] for r in rounds],
+                    [r['B']['window'] for r in rounds],
+                    [r['C']['latency'] for r in rounds]],
+                   labels=['A', 'B', 'C'])
+        ax.set_title(name, fontsize=9)
+    axes[0][0].set_ylabel('pause window (A, B) / longest write (C), ms')
+    fig.suptitle('Pivot: drive-reopen pause-guest (A), stop/complete/cont '
+                 '(B), no pause (C)', fontsize=10)
+    fig.tight_layout()
+    fig.savefig(os.path.join(out, 'pause-window.png'), dpi=100)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
+    ap.add_argument('--pivots', type=int, default=30)
+    ap.add_argument('--configs', default=','.join(ALL_CONFIGS))
+    ap.add_argument('--out', default=HERE)
+    ap.add_argument('--smoke', action='store_true')
+    args = ap.parse_args()
+    if args.smoke:
+        args.pivots, args.configs = 3, ','.join(SMOKE_CONFIGS)
+    started = datetime.datetime.now(datetime.timezone.utc)
+    os.makedirs(args.out, exist_ok=True)
+    samples, results = {}, {}
+    t0 = time.monotonic()
+    for name in args.configs.split(','):
+        samples[name] = run_config(name, args.pivots,
+                                   gl.workdir('bench-' + name))
+        results[name] = summary(samples[name])
+    with open(os.path.join(args.out, 'samples.json'), 'w',
+              encoding='utf-8') as f:
+        json.dump({'results': results, 'samples': samples}, f, indent=1)
+    command = 'make bench' if not args.smoke and args.pivots == 30 and \
+        args.configs == ','.join(ALL_CONFIGS) else \
+        'bench/bench.py ' + ' '.join(sys.argv[1:])
+    report(results, args.out, command, started)
+    plot(samples, args.out)
+    print(open(os.path.join(args.out, 'results.md'), encoding='utf-8').read())
+    print(f'# {time.monotonic() - t0:.0f} s')
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,54 @@
+#!/bin/bash
+# The benchmark cannot rot: make bench's smoke variant (3 pivots of each
+# method on two configurations, no thresholds) must run, and its outputs
+# must hold what the full run's do: every sample, a table row per
+# configuration, a PNG.
+# SPDX-License-Identifier: GPL-2.0-or-later
+
+set -u
+tmp=$(mktemp -d /tmp/bench-smoke.XXXXXX)
+trap 'rm -rf "$tmp"' EXIT
+n=0
+ok() { n=$((n + 1)); echo "ok $n - $1"; }
+notok() { n=$((n + 1)); echo "not ok $n - $1"; tail -n 15 "$tmp/out" | sed 's/^/#   /'; }
+
+if "$TOP/scripts/bench.sh" --smoke --out "$tmp/res" >"$tmp/out" 2>&1; then
+    ok "make bench's smoke variant runs"
+else
+    notok "make bench's smoke variant runs"
+    exit 0
+fi
+
+# Every round has A's and B's pause windows (and A's parts), C's latency.
+if /usr/bin/python3 - "$tmp/res/samples.json" >"$tmp/out" 2>&1 <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert sorted(d['samples']) == ['1G-high-1', '1G-low-4'], d['samples'].keys()
+for name, rounds in d['samples'].items():
+    assert len(rounds) == 3, (name, len(rounds))
+    for r in rounds:
+        assert 0 < r['A']['window'] < 10000, r
+        assert 0 < r['A']['stop'] <= r['A']['in_qemu'], r
+        assert 0 < r['B']['window'] < 10000, r
+        assert r['C']['latency'] > 0, r
+    assert d['results'][name]['ratio'] > 0
+PY
+then
+    ok "samples.json: 3 rounds of A, B and C on each configuration"
+else
+    notok "samples.json: 3 rounds of A, B and C on each configuration"
+fi
+
+rows=$(grep -cE '^\| 1G-(high-1|low-4) \| 3 \| [0-9]' "$tmp/res/results.md" 2>/dev/null)
+if [ "$rows" = 2 ] && grep -q '^Command: `bench/bench.py --smoke' "$tmp/res/results.md"; then
+    ok "results.md: a row per configuration, the command"
+else
+    cp "$tmp/res/results.md" "$tmp/out" 2>/dev/null
+    notok "results.md: a row per configuration, the command"
+fi
+
+if [ "$(head -c 8 "$tmp/res/pause-window.png" 2>/dev/null | od -An -tx1 | tr -d ' \n')" = 89504e470d0a1a0a ]; then
+    ok "pause-window.png is a PNG"
+else
+    notok "pause-window.png is a PNG"
+fi
