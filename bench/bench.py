@@ -243,12 +243,12 @@ def machine():
             f'{qemu} with the series, TCG guest')
 
 
-def report(results, out, command, started):
+def report(results, out, meta):
     lines = [
         '# Pause-window benchmark', '',
-        f'Command: `{command}`  ',
-        f'Date: {started:%Y-%m-%d %H:%M} UTC  ',
-        f'Machine: {machine()}', '',
+        f"Command: `{meta['command']}`  ",
+        f"Date: {meta['date']} UTC ({meta['seconds']} s)  ",
+        f"Machine: {meta['machine']}", '',
         'A: `drive-reopen` with `pause-guest`, `cont` on the reply.  '
         'B: `stop`, `block-job-complete`, `BLOCK_JOB_COMPLETED`, `cont`.  '
         'Window: `RESUME` - `STOP` from the events\' timestamps, in ms.  '
@@ -259,7 +259,9 @@ def report(results, out, command, started):
         '*switch*, the rest of the record\'s `pause-ns` (completing the '
         'job: its last copy and the graph switch; with 4 disks, the other '
         'three `drive-reopen` calls too); *outside*, the rest of the window '
-        '(the reply, the client, `cont`).  '
+        '(the reply, the client, `cont`).  The stop starts before the '
+        '`STOP` event (the vCPUs are paused first), so the parts add up to '
+        'a little more than the window.  '
         'A/B: median of the per-round ratios (rounds interleave A B C).  '
         'Disks are qcow2 with `cache.direct`; the guest writes 4 KiB '
         'O_DIRECT blocks to the first disk (low: 100/s, high: no limit).',
@@ -276,8 +278,38 @@ def report(results, out, command, started):
             f"{b['p50']:.1f} | {b['p90']:.1f} | {b['p99']:.1f} | "
             f"{b['max']:.1f} | {s['ratio']:.2f} | {c['p50']:.1f} | "
             f"{c['max']:.1f} |")
+    lines += ['', '## Against the targets', '']
+    lines += targets(results)
     with open(os.path.join(out, 'results.md'), 'w', encoding='utf-8') as f:
         f.write('\n'.join(lines) + '\n')
+
+
+def targets(results):
+    """The issue's targets, each met or not, and where A's pause goes."""
+    out = []
+    ratios = {n: s['ratio'] for n, s in results.items()}
+    worst = max(ratios, key=ratios.get)
+    out.append(f"- A/B <= 0.5 in every configuration: "
+               f"{'met' if ratios[worst] <= 0.5 else 'not met'} "
+               f"(highest {ratios[worst]:.2f}, {worst}; lowest "
+               f"{min(ratios.values()):.2f}).")
+    if '1G-high-1' in results:
+        p99 = results['1G-high-1']['A']['p99']
+        out.append(f"- p99 of A < 10 ms with 1 GiB under high load: "
+                   f"{'met' if p99 < 10 else 'not met'} ({p99:.1f} ms).")
+    for rest in ('low-1', 'low-4', 'high-1', 'high-4'):
+        big, small = results.get('64G-' + rest), results.get('1G-' + rest)
+        if big and small:
+            r = big['A']['p50'] / small['A']['p50']
+            out.append(f"- A(64 GiB)/A(1 GiB) <= 1.2, {rest}: "
+                       f"{'met' if r <= 1.2 else 'not met'} ({r:.2f}).")
+    out += ['', 'Where A\'s pause goes (p50, ms; the largest part first):', '']
+    for name, s in results.items():
+        parts = sorted(((s['A_' + k]['p50'], k) for k in
+                        ('stop', 'switch', 'outside')), reverse=True)
+        out.append(f"- {name}: " + ', '.join(f'{k} {v:.1f}'
+                                              for v, k in parts))
+    return out
 
 
 def plot(samples, out):
@@ -307,7 +339,17 @@ def main():
     ap.add_argument('--configs', default=','.join(ALL_CONFIGS))
     ap.add_argument('--out', default=HERE)
     ap.add_argument('--smoke', action='store_true')
+    ap.add_argument('--from-samples', metavar='JSON',
+                    help='only write results.md and the plot again from '
+                    'the samples.json of an earlier run')
     args = ap.parse_args()
+    if args.from_samples:
+        with open(args.from_samples, encoding='utf-8') as f:
+            d = json.load(f)
+        report({n: summary(r) for n, r in d['samples'].items()}, args.out,
+               d['meta'])
+        plot(d['samples'], args.out)
+        return
     if args.smoke:
         args.pivots, args.configs = 3, ','.join(SMOKE_CONFIGS)
     started = datetime.datetime.now(datetime.timezone.utc)
@@ -318,13 +360,16 @@ def main():
         samples[name] = run_config(name, args.pivots,
                                    gl.workdir('bench-' + name))
         results[name] = summary(samples[name])
-    with open(os.path.join(args.out, 'samples.json'), 'w',
-              encoding='utf-8') as f:
-        json.dump({'results': results, 'samples': samples}, f, indent=1)
     command = 'make bench' if not args.smoke and args.pivots == 30 and \
         args.configs == ','.join(ALL_CONFIGS) else \
         'bench/bench.py ' + ' '.join(sys.argv[1:])
-    report(results, args.out, command, started)
+    meta = {'command': command, 'date': f'{started:%Y-%m-%d %H:%M}',
+            'machine': machine(), 'seconds': round(time.monotonic() - t0)}
+    with open(os.path.join(args.out, 'samples.json'), 'w',
+              encoding='utf-8') as f:
+        json.dump({'meta': meta, 'results': results, 'samples': samples},
+                  f, indent=1)
+    report(results, args.out, meta)
     plot(samples, args.out)
     print(open(os.path.join(args.out, 'results.md'), encoding='utf-8').read())
     print(f'# {time.monotonic() - t0:.0f} s')
