@@ -50,16 +50,8 @@ apt_private_ensure_lists
 
 dsc_name="qemu_${QEMU_DEB_VERSION#*:}.dsc"
 if [ ! -f "$SRC_DIR/$dsc_name" ]; then
-    have_pinned() {
-        local versions
-        versions=$(apt-cache showsrc qemu 2>/dev/null | sed -n 's/^Version: //p')
-        grep -qxF "$QEMU_DEB_VERSION" <<<"$versions"
-    }
-    # Lists may be older than the pin: refresh once before giving up.
-    have_pinned || apt_private_update
-    if ! have_pinned; then
-        newest=$(apt-cache showsrc qemu 2>/dev/null |
-                 sed -n 's/^Version: //p' | grep -E '^(1:)?10\.0\.' |
+    if ! apt_private_has_source qemu "$QEMU_DEB_VERSION"; then
+        newest=$(apt_private_source_versions qemu | grep -E '^(1:)?10\.0\.' |
                  sort -V | tail -n 1 || true)
         die "qemu $QEMU_DEB_VERSION has left $DEB_SUITE.
        Newest 10.0.x there: ${newest:-none}.

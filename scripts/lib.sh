@@ -168,3 +168,16 @@ apt_private_download() {
     fi
     echo "$deb"
 }
+
+# The versions of source package $1 in the private Sources index.
+apt_private_source_versions() {
+    apt-cache showsrc --only-source "$1" 2>/dev/null | sed -n 's/^Version: //p'
+}
+
+# Whether the private Sources index has source package $1 at version $2;
+# lists older than the pin are refreshed once before saying no.
+apt_private_has_source() {
+    apt_private_source_versions "$1" | grep -qxF "$2" && return 0
+    apt_private_update
+    apt_private_source_versions "$1" | grep -qxF "$2"
+}
