@@ -4,13 +4,13 @@
 # STRICT=1), and the series applies with git am, in order, to a fresh copy
 # of the pristine source.  BUILD_EACH=1 also builds every prefix of the
 # series there (one cold build, then incremental ones).
+# TREE, PRISTINE and PATCHES in the environment name another series (see
+# lib.sh).
 # SPDX-License-Identifier: GPL-2.0-or-later
 
 . "$(dirname "$0")/lib.sh"
 
-PATCHES=${PATCHES:-$TOP/patches}
-PRISTINE=$SRC_DIR/pristine
-[ -d "$PRISTINE" ] || die "no pristine source: run make source"
+[ -d "$PRISTINE" ] || die "no pristine source: run make ${TARGET_PREFIX}source"
 
 mapfile -t series < <(sed -e 's/#.*//' -e 's/[[:space:]]*$//' -e '/^$/d' \
                           "$PATCHES/series" 2>/dev/null || true)
@@ -39,7 +39,7 @@ checkpatch_one() {
 
 for p in "${series[@]}"; do
     if [ ! -f "$PATCHES/$p" ]; then
-        echo "series: patches/$p does not exist" >&2
+        echo "series: $(rel "$PATCHES/$p") does not exist" >&2
         bad=1
         continue
     fi
@@ -47,7 +47,7 @@ for p in "${series[@]}"; do
 done
 
 # 2. The series applies, in order, to the pristine source.
-work=$BUILD/check-patches
+work=$BUILD/${TARGET_PREFIX}check-patches
 rm -rf "$work"
 cp -a "$PRISTINE" "$work"
 printf '/build/\n' >"$work/.gitignore.local"
@@ -64,7 +64,7 @@ for p in "${series[@]}"; do
     if ! git -C "$work" -c user.name=pipeline -c user.email=pipeline@localhost \
             am -q "$PATCHES/$p" >"$work/.am.log" 2>&1; then
         cat "$work/.am.log" >&2
-        echo "apply: FAIL patches/$p does not apply" >&2
+        echo "apply: FAIL $(rel "$PATCHES/$p") does not apply" >&2
         bad=1
         break
     fi

@@ -6,14 +6,15 @@
 # patches/cover-letter.txt (subject line, blank line, text) is written by
 # hand; the cover letter patches/0000-cover-letter.patch is made from it
 # with the series' shortlog and diffstat.
+# make libvirt-export runs it on the libvirt series (TREE, PRISTINE and
+# PATCHES in the environment, see lib.sh).
 # SPDX-License-Identifier: GPL-2.0-or-later
 
 . "$(dirname "$0")/lib.sh"
 
-PATCHES=${PATCHES:-$TOP/patches}
-[ -d "$TREE/.git" ] || die "no $TREE: run make tree"
+[ -d "$TREE/.git" ] || die "no $TREE: run make ${TARGET_PREFIX}tree"
 if [ -n "$(git -C "$TREE" status --porcelain --untracked-files=no)" ]; then
-    die "build/qemu has uncommitted changes: commit them first"
+    die "$(rel "$TREE") has uncommitted changes: commit them first"
 fi
 base=$(git -C "$TREE" rev-list --max-parents=0 HEAD)
 
@@ -46,6 +47,6 @@ sys.stdout.write("\n".join(lines))
     rm -rf "$tmp"
 fi
 # The tree now matches patches/: make tree has nothing to re-apply.
-stamp_hash=$(PATCHES=$PATCHES "$TOP/scripts/make-tree.sh" --hash)
+stamp_hash=$("$TOP/scripts/make-tree.sh" --hash)
 { echo "$stamp_hash"; git -C "$TREE" rev-parse HEAD; } >"$TREE/.git/atomic-pivot.applied"
 log "export: $n patch(es) in $PATCHES"

@@ -18,12 +18,22 @@ APT_TYPES="deb deb-src"
 SRC_DIR=$BUILD/src            # downloaded source package and pristine tree
 TOOLS_DIR=$BUILD/tools        # meson venv
 FW_DIR=$BUILD/firmware        # firmware files, one directory for -L
-TREE=$BUILD/qemu              # the development tree (git)
+# The series the generic steps (make-tree.sh, export-patches.sh,
+# check-patches.sh) work on: QEMU's, unless the environment names another
+# one (TARGET_PREFIX: the prefix of its make targets, for messages).
+TREE=${TREE:-$BUILD/qemu}     # the development tree (git)
+PRISTINE=${PRISTINE:-$SRC_DIR/pristine}   # the tree's first commit
+PRISTINE_STAMP=$PRISTINE.stamp            # what it is: that commit's subject
+PATCHES=${PATCHES:-$TOP/patches}          # the series and its series file
+TARGET_PREFIX=${TARGET_PREFIX:-}
 QBUILD=$TREE/build            # QEMU's build directory
 QBUILD_SAN=$TREE/build-san    # the same with ASan and UBSan
 
 log() { printf '==> %s\n' "$*" >&2; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }
+
+# A path as messages show it: relative to the repository when inside it.
+rel() { echo "${1#"$TOP"/}"; }
 
 # The upstream version part of a Debian version: 1:10.0.13+ds-0+deb13u1
 # -> 10.0.13+ds
