@@ -6,11 +6,20 @@ include config.mk
 
 TOP := $(CURDIR)
 BUILD ?= $(TOP)/build
+# The libvirt series: where its pristine source, tree and patches are.
+LIBVIRT_PRISTINE := $(BUILD)/src/libvirt-pristine
+LIBVIRT_TREE := $(BUILD)/libvirt
+LIBVIRT_PATCHES := $(TOP)/libvirt/patches
 export TOP BUILD QEMU_DEB_VERSION DEB_SUITE MESON_DEB_VERSION QEMU_CONFIGURE_FLAGS \
-	QEMU_SANITIZER_FLAGS
+	QEMU_SANITIZER_FLAGS LIBVIRT_DEB_VERSION \
+	LIBVIRT_PRISTINE LIBVIRT_TREE LIBVIRT_PATCHES
+# make-tree.sh, export-patches.sh and check-patches.sh on the libvirt series
+LIBVIRT_SERIES := TREE=$(LIBVIRT_TREE) PRISTINE=$(LIBVIRT_PRISTINE) \
+	PATCHES=$(LIBVIRT_PATCHES) TARGET_PREFIX=libvirt-
 
 .PHONY: all deps source tools tree build build-sanitizers firmware check demo bench \
-	export check-patches clean distclean help
+	export check-patches clean distclean help libvirt-source libvirt-tree \
+	libvirt-export
 
 all: build firmware
 
@@ -66,6 +75,18 @@ export:
 ## check-patches  checkpatch.pl on every patch, and the series applies (BUILD_EACH=1: each prefix builds)
 check-patches: source
 	@scripts/check-patches.sh
+
+## libvirt-source  fetch and unpack the pinned libvirt source package (LIBVIRT_DEB_VERSION)
+libvirt-source:
+	@scripts/libvirt-source.sh
+
+## libvirt-tree    build/libvirt: pristine libvirt + git am of libvirt/patches/series
+libvirt-tree: libvirt-source
+	@$(LIBVIRT_SERIES) scripts/make-tree.sh
+
+## libvirt-export  regenerate libvirt/patches from build/libvirt's commits
+libvirt-export:
+	@$(LIBVIRT_SERIES) scripts/export-patches.sh
 
 clean:
 	rm -rf $(BUILD)/qemu/build

@@ -20,3 +20,9 @@ QEMU_CONFIGURE_FLAGS := --target-list=x86_64-softmmu --enable-tools \
 
 # The second build directory (make build-sanitizers) adds these.
 QEMU_SANITIZER_FLAGS := --enable-asan --enable-ubsan
+
+# The libvirt series: Debian 13's libvirt source package (same suite as
+# above).  To re-pin, change this line (make libvirt-source names the newest
+# 11.3.x the archive has).
+LIBVIRT_DEB_VERSION := 11.3.0-3+deb13u3
+

@@ -5,6 +5,8 @@
 #   TOP                 the repository
 #   BUILD               where everything generated goes (default TOP/build)
 #   QEMU_DEB_VERSION    DEB_SUITE  MESON_DEB_VERSION   (config.mk)
+#   LIBVIRT_*           the libvirt series' pin, flags and paths (config.mk,
+#                       Makefile)
 
 set -euo pipefail
 
@@ -19,8 +21,9 @@ SRC_DIR=$BUILD/src            # downloaded source package and pristine tree
 TOOLS_DIR=$BUILD/tools        # meson venv
 FW_DIR=$BUILD/firmware        # firmware files, one directory for -L
 # The series the generic steps (make-tree.sh, export-patches.sh,
-# check-patches.sh) work on: QEMU's, unless the environment names another
-# one (TARGET_PREFIX: the prefix of its make targets, for messages).
+# check-patches.sh) work on: QEMU's, unless make libvirt-* points these at
+# the libvirt series (TARGET_PREFIX=libvirt- names its make targets in
+# messages, PATCH_CHECK=syntax-check its per-patch check).
 TREE=${TREE:-$BUILD/qemu}     # the development tree (git)
 PRISTINE=${PRISTINE:-$SRC_DIR/pristine}   # the tree's first commit
 PRISTINE_STAMP=$PRISTINE.stamp            # what it is: that commit's subject
