@@ -11,7 +11,7 @@ LIBVIRT_PRISTINE := $(BUILD)/src/libvirt-pristine
 LIBVIRT_TREE := $(BUILD)/libvirt
 LIBVIRT_PATCHES := $(TOP)/libvirt/patches
 export TOP BUILD QEMU_DEB_VERSION DEB_SUITE MESON_DEB_VERSION QEMU_CONFIGURE_FLAGS \
-	QEMU_SANITIZER_FLAGS LIBVIRT_DEB_VERSION \
+	QEMU_SANITIZER_FLAGS LIBVIRT_DEB_VERSION LIBVIRT_MESON_OPTIONS LIBVIRT_PREFIX \
 	LIBVIRT_PRISTINE LIBVIRT_TREE LIBVIRT_PATCHES
 # make-tree.sh, export-patches.sh and check-patches.sh on the libvirt series
 LIBVIRT_SERIES := TREE=$(LIBVIRT_TREE) PRISTINE=$(LIBVIRT_PRISTINE) \
@@ -19,7 +19,7 @@ LIBVIRT_SERIES := TREE=$(LIBVIRT_TREE) PRISTINE=$(LIBVIRT_PRISTINE) \
 
 .PHONY: all deps source tools tree build build-sanitizers firmware check demo bench \
 	export check-patches clean distclean help libvirt-source libvirt-tree \
-	libvirt-export
+	libvirt-build libvirt-check libvirt-export
 
 all: build firmware
 
@@ -83,6 +83,14 @@ libvirt-source:
 ## libvirt-tree    build/libvirt: pristine libvirt + git am of libvirt/patches/series
 libvirt-tree: libvirt-source
 	@$(LIBVIRT_SERIES) scripts/make-tree.sh
+
+## libvirt-build   configure (LIBVIRT_MESON_OPTIONS) and build build/libvirt with ninja
+libvirt-build: libvirt-tree tools
+	@scripts/libvirt-build.sh
+
+## libvirt-check   libvirt's QEMU driver unit tests; TAP in build/check/libvirt.tap
+libvirt-check: libvirt-build
+	@scripts/libvirt-check.sh
 
 ## libvirt-export  regenerate libvirt/patches from build/libvirt's commits
 libvirt-export:

@@ -26,3 +26,16 @@ QEMU_SANITIZER_FLAGS := --enable-asan --enable-ubsan
 # 11.3.x the archive has).
 LIBVIRT_DEB_VERSION := 11.3.0-3+deb13u3
 
+# meson options for build/libvirt/build: the QEMU driver and the unit tests,
+# no docs, no other hypervisor driver.  Installed (if ever) under
+# build/libvirt-prefix; runstatedir follows the prefix so that virsh finds
+# the daemon's socket there.  (Recursive "=": BUILD is set by the Makefile.)
+LIBVIRT_PREFIX = $(BUILD)/libvirt-prefix
+LIBVIRT_MESON_OPTIONS = --prefix=$(LIBVIRT_PREFIX) \
+	-Drunstatedir=$(LIBVIRT_PREFIX)/var/run \
+	-Ddriver_qemu=enabled -Dqemu_user=root -Dqemu_group=root \
+	-Dtests=enabled -Dexpensive_tests=disabled -Ddocs=disabled \
+	-Ddriver_lxc=disabled -Ddriver_openvz=disabled -Ddriver_vbox=disabled \
+	-Ddriver_vmware=disabled -Ddriver_esx=disabled -Ddriver_hyperv=disabled \
+	-Ddriver_ch=disabled -Ddriver_bhyve=disabled -Ddriver_libxl=disabled \
+	-Ddriver_vz=disabled -Dstorage_vstorage=disabled -Dstorage_zfs=disabled

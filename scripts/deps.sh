@@ -22,6 +22,11 @@ PACKAGES=(
     gawk diffutils
     # make bench: the plot (its smoke variant runs in make check)
     python3-matplotlib
+    # libvirt 11.3.0 (make libvirt-build), QEMU driver and unit tests;
+    # without libnl its build fails (RTM_DELLINK undeclared)
+    libxml2-dev libxml2-utils xsltproc libgnutls28-dev libtirpc-dev
+    libjson-c-dev libnl-3-dev libnl-route-3-dev libreadline-dev
+    libselinux1-dev libblkid-dev libacl1-dev perl
 )
 
 missing=()

@@ -194,3 +194,22 @@ apt_private_has_source() {
     apt_private_update
     apt_private_source_versions "$1" | grep -qxF "$2"
 }
+
+# The libvirt steps' compiles (meson setup, ninja, meson test) never overlap
+# another build on this 2-core machine: each holds this lock while it runs.
+BUILD_LOCK=${BUILD_LOCK:-/tmp/qap-build.lock}
+locked() { flock "$BUILD_LOCK" "$@"; }
+
+# What the libvirt steps build with: the meson of build/tools (make tools;
+# its venv has the module, no meson script), the venv's python3 first in
+# PATH so that libvirt's scripts run on the same interpreter, ccache when
+# installed, ninja -j2 unless NINJA_JOBS says otherwise.
+libvirt_tools_env() {
+    MESON=("$TOOLS_DIR/venv/bin/python3" -m mesonbuild.mesonmain)
+    "${MESON[@]}" --version >/dev/null 2>&1 || die "no meson in $TOOLS_DIR/venv: run make tools"
+    export PATH=$TOOLS_DIR/venv/bin:$PATH
+    if [ -d /usr/lib/ccache ]; then
+        export PATH=/usr/lib/ccache:$PATH
+    fi
+    NINJA_JOBS=${NINJA_JOBS:-2}
+}
