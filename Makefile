@@ -15,11 +15,11 @@ export TOP BUILD QEMU_DEB_VERSION DEB_SUITE MESON_DEB_VERSION QEMU_CONFIGURE_FLA
 	LIBVIRT_PRISTINE LIBVIRT_TREE LIBVIRT_PATCHES
 # make-tree.sh, export-patches.sh and check-patches.sh on the libvirt series
 LIBVIRT_SERIES := TREE=$(LIBVIRT_TREE) PRISTINE=$(LIBVIRT_PRISTINE) \
-	PATCHES=$(LIBVIRT_PATCHES) TARGET_PREFIX=libvirt-
+	PATCHES=$(LIBVIRT_PATCHES) TARGET_PREFIX=libvirt- PATCH_CHECK=syntax-check
 
 .PHONY: all deps source tools tree build build-sanitizers firmware check demo bench \
 	export check-patches clean distclean help libvirt-source libvirt-tree \
-	libvirt-build libvirt-check libvirt-export
+	libvirt-build libvirt-check libvirt-export libvirt-check-patches
 
 all: build firmware
 
@@ -95,6 +95,10 @@ libvirt-check: libvirt-build
 ## libvirt-export  regenerate libvirt/patches from build/libvirt's commits
 libvirt-export:
 	@$(LIBVIRT_SERIES) scripts/export-patches.sh
+
+## libvirt-check-patches  the series applies; libvirt's syntax-check after each patch
+libvirt-check-patches: libvirt-source tools
+	@$(LIBVIRT_SERIES) scripts/check-patches.sh
 
 clean:
 	rm -rf $(BUILD)/qemu/build
