@@ -63,11 +63,11 @@ for f in "$orig" "$debian"; do
         continue
     fi
     log "libvirt-source: download $f (${hash:0:19}...)"
-    rm -f "$SRC_DIR/$f.part"
+    rm -f "$SRC_DIR/$f".part*
     # apt-helper fails on a size or SHA256 mismatch, like apt-get source.
     /usr/lib/apt/apt-helper -q download-file "$uri" "$SRC_DIR/$f.part" "$hash" \
         >"$SRC_DIR/$f.log" 2>&1 ||
-        { cat "$SRC_DIR/$f.log" >&2; rm -f "$SRC_DIR/$f.part"; die "download of $f failed"; }
+        { cat "$SRC_DIR/$f.log" >&2; rm -f "$SRC_DIR/$f".part*; die "download of $f failed"; }
     mv "$SRC_DIR/$f.part" "$SRC_DIR/$f"
     rm -f "$SRC_DIR/$f.log"
 done
