@@ -29,6 +29,10 @@ for name, rounds in d['samples'].items():
     for r in rounds:
         assert 0 < r['A']['window'] < 10000, r
         assert 0 < r['A']['stop'] <= r['A']['in_qemu'], r
+        # where A's time went, from the trace: all parts there
+        assert r['A']['sync'] >= 0 and 0 <= r['A']['vcpus'], r
+        assert 0 <= r['A']['flush'] <= r['A']['stop'], r
+        assert r['A']['latency'] > 0, r
         assert 0 < r['B']['window'] < 10000, r
         assert r['C']['latency'] > 0, r
     assert d['results'][name]['ratio'] > 0
