@@ -25,6 +25,7 @@ two configurations, for CI; no thresholds anywhere.
 
 import argparse
 import datetime
+import gc
 import json
 import math
 import os
@@ -43,6 +44,10 @@ QEMU_IMG = os.path.join(os.path.dirname(gl.QEMU), 'qemu-img')
 SIZES = {'1G': 1 << 30, '64G': 64 << 30}
 LOADS = {'low': 100, 'high': 0}         # writer.rate: writes/s, 0 = no limit
 ALL_CONFIGS = [f'{s}-{l}-{d}' for s in SIZES for l in LOADS for d in (1, 4)]
+# Configurations that are not target configurations, e.g. '1G-low-1-buf1M'
+# (the mirror jobs' copy buffer is 1 MiB instead of the default 16 MiB).
+EXTRA_CONFIGS = []
+DEFAULT_CONFIGS = ALL_CONFIGS + EXTRA_CONFIGS
 SMOKE_CONFIGS = ['1G-high-1', '1G-low-4']
 
 
@@ -55,8 +60,9 @@ class Bench:
     """One guest with NDISKS qcow2 disks (cache.direct), the writer on the
     first; its disks pivot between two image files each."""
 
-    def __init__(self, work, size, load, ndisks):
+    def __init__(self, work, size, load, ndisks, buf_size=None):
         self.work, self.size, self.ndisks = work, SIZES[size], ndisks
+        self.mirror_args = {'buf-size': buf_size} if buf_size else {}
         self.g = gl.Guest(work, 'virtio-blk')
         self.files = [os.path.join(work, f'd{d}-0.qcow2')
                       for d in range(ndisks)]
@@ -68,20 +74,32 @@ class Bench:
             self.g.vm.add_args(
                 '-blockdev', json.dumps(self.node_options(d, self.files[d],
                                                           self.nodes[d])),
+                # After disk0 in PCI order, so that disk0 is the guest's
+                # vda, the one the writer writes to
                 '-device', json.dumps({'driver': 'virtio-blk-pci',
-                                       'id': f'disk{d}',
+                                       'id': f'disk{d}', 'addr': f'0x{0x10 + d:x}',
                                        'drive': self.nodes[d]}))
-        # Where A's pause goes: the trace point of the vCPU stop (which
-        # drains and flushes every disk) says how long that took.
+        # Where A's time goes: drive-reopen's trace points say how long
+        # the wait for the job to get in sync took (with the guest
+        # running) and the vCPU stop (with the drain and flush of every
+        # disk); the vm_* ones, with timestamps, split the stop.
         self.trace = os.path.join(work, 'trace.log')
         self.trace_pos = 0
-        self.g.vm.add_args('-trace', 'drive_reopen_stopped', '-D', self.trace)
+        self.g.vm.add_args('-msg', 'timestamp=on', '-D', self.trace,
+                           '-trace', 'drive_reopen_synced',
+                           '-trace', 'drive_reopen_stopped',
+                           '-trace', 'vm_state_notify',
+                           '-trace', 'vm_stop_flush_all')
         # Guest.launch adds disk0 with raw options: give it ours instead.
         self.g.node_options = lambda image, name=None: self.node_options(
             0, image, self.nodes[0])
         rate = LOADS[load]
         self.g.launch(self.files[0], f'writer.rate={rate}' if rate else '')
         self.g.wait_writes(1)
+        writes = {s['qdev']: s['stats']['wr_operations']
+                  for s in self.g.vm.cmd('query-blockstats')}
+        gl.check(all((n > 0) == ('/disk0/' in q) for q, n in writes.items()),
+                 f'the writer must write to disk0 only: {writes}')
 
     def create(self, path):
         if os.path.exists(path):
@@ -95,15 +113,30 @@ class Bench:
                 'file': {'driver': 'file', 'filename': path, 'aio': 'threads',
                          'cache': {'direct': True}}}
 
-    def stop_ms(self):
-        """The vCPU stop of the last drive-reopen, from the trace."""
+    def trace_parts(self):
+        """Where the first drive-reopen since the last call spent its
+        time, from the trace, in ms: 'sync' (waiting for the job to get
+        in sync, guest running), 'stop' (the whole vCPU stop), 'vcpus'
+        (its part until the vCPUs stood still) and 'flush' (the rest:
+        draining and flushing every disk)."""
         with open(self.trace, encoding='utf-8', errors='replace') as f:
             f.seek(self.trace_pos)
             text = f.read()
             self.trace_pos = f.tell()
-        m = re.findall(r'drained and flushed in (\d+) ns', text)
-        gl.check(len(m) == 1, f'trace of the vCPU stop: {text[-300:]!r}')
-        return int(m[0]) / 1e6
+        stamp_of = lambda name: [
+            float(m) for m in re.findall(r'^\d+@(\d+\.\d+):' + name,
+                                         text, re.M)]
+        sync = re.findall(r'actively synced 1 after (\d+) ns', text)
+        stop = re.findall(r'drained and flushed in (\d+) ns', text)
+        gl.check(sync and stop, f'trace of drive-reopen: {text[-300:]!r}')
+        stopped = stamp_of('drive_reopen_stopped')[0]
+        notify = [t for t in stamp_of(r'vm_state_notify running 0')
+                  if t <= stopped][-1]
+        flushed = [t for t in stamp_of('vm_stop_flush_all')
+                   if t <= stopped][-1]
+        return {'sync': int(sync[0]) / 1e6, 'stop': int(stop[0]) / 1e6,
+                'vcpus': int(stop[0]) / 1e6 - (stopped - notify) * 1000,
+                'flush': (flushed - notify) * 1000}
 
     def prepare(self):
         """A READY mirror of every disk to a new image: the job ids."""
@@ -117,7 +150,8 @@ class Bench:
             vm.cmd('blockdev-add', self.node_options(d, path, node))
             job = f'copy{d}-{self.gen}'
             vm.cmd('blockdev-mirror', {'job-id': job, 'device': self.nodes[d],
-                                       'target': node, 'sync': 'full'})
+                                       'target': node, 'sync': 'full',
+                                       **self.mirror_args})
             jobs.append(job)
             self.targets.append((path, node))
         for job in jobs:
@@ -147,12 +181,30 @@ class Bench:
             gl.check(ev and 'error' not in ev['data'],
                      f'{job}: BLOCK_JOB_COMPLETED: {ev}')
 
+    def settle(self):
+        """Until the writer has reported the writes around the pivot: it
+        reports the longest write with its next ACK line, at least every
+        100 ms."""
+        self.g.wait_writes(1)
+        time.sleep(0.25)
+
     def run(self, method):
-        """One pivot of every disk: a sample dict."""
+        """One pivot of every disk: a sample dict.  Python's garbage
+        collector stays off meanwhile: its pauses would be the client's
+        share of the windows."""
+        gc.collect()
+        gc.disable()
+        try:
+            return self._run(method)
+        finally:
+            gc.enable()
+
+    def _run(self, method):
         jobs = self.prepare()
         vm = self.g.vm
         sample = {'method': method}
         if method == 'A':
+            self.g.max_latency()            # forget what came before
             in_qemu = []
             for d, job in enumerate(jobs):
                 r = vm.cmd('drive-reopen', {'device': f'disk{d}',
@@ -168,8 +220,12 @@ class Bench:
             vm.cmd('cont')
             sample['window'] = self.window()
             sample['in_qemu'] = sum(in_qemu)
-            sample['stop'] = self.stop_ms()
+            sample.update(self.trace_parts())
             self.wait_completed(jobs)
+            self.settle()
+            # Not the pause (guest time stands still while stopped), but
+            # what the guest saw of the wait for the job to get in sync
+            sample['latency'] = self.g.max_latency() / 1000
         elif method == 'B':
             vm.cmd('stop')
             for job in jobs:
@@ -182,7 +238,7 @@ class Bench:
             for job in jobs:
                 vm.cmd('block-job-complete', device=job)
             self.wait_completed(jobs)
-            self.g.wait_writes(2 * gl.SLACK)   # the ACKs of the writes then
+            self.settle()
             sample['latency'] = self.g.max_latency() / 1000
         self.finish()
         return sample
@@ -199,8 +255,9 @@ def pct(values, p):
 
 
 def run_config(name, pivots, work):
-    size, load, ndisks = name.split('-')
-    b = Bench(work, size, load, int(ndisks))
+    size, load, ndisks, *extra = name.split('-')
+    b = Bench(work, size, load, int(ndisks),
+              buf_size=(1 << 20) if extra == ['buf1M'] else None)
     rounds = []
     try:
         for i in range(pivots):
@@ -216,18 +273,26 @@ def run_config(name, pivots, work):
 
 
 def summary(rounds):
-    a = [r['A']['window'] for r in rounds]
-    b = [r['B']['window'] for r in rounds]
-    c = [r['C']['latency'] for r in rounds]
-    q = [r['A']['in_qemu'] for r in rounds]
-    st = [r['A']['stop'] for r in rounds]
     stats = lambda v: {'p50': statistics.median(v), 'p90': pct(v, 90),
                        'p99': pct(v, 99), 'max': max(v), 'n': len(v)}
-    return {'A': stats(a), 'B': stats(b), 'C': stats(c), 'A_in_qemu': stats(q),
-            'A_stop': stats(st),
+    col = lambda m, k: [r[m][k] for r in rounds]
+    a, b, q = col('A', 'window'), col('B', 'window'), col('A', 'in_qemu')
+    st = col('A', 'stop')
+    return {'A': stats(a), 'B': stats(b), 'C': stats(col('C', 'latency')),
+            'A_latency': stats(col('A', 'latency')),
+            'A_sync': stats(col('A', 'sync')),
+            'A_vcpus': stats(col('A', 'vcpus')),
+            'A_flush': stats(col('A', 'flush')),
             'A_switch': stats([x - y for x, y in zip(q, st)]),
             'A_outside': stats([x - y for x, y in zip(a, q)]),
             'ratio': statistics.median([x / y for x, y in zip(a, b)])}
+
+
+# The parts of A's time, in the order they happen; all but 'sync' are in
+# the pause window.
+PARTS = (('sync', 'sync (guest running)'), ('vcpus', 'vCPU stop'),
+         ('flush', 'drain + flush'), ('switch', 'switch'),
+         ('outside', 'reply + cont'))
 
 
 def machine():
@@ -252,32 +317,50 @@ def report(results, out, meta):
         'A: `drive-reopen` with `pause-guest`, `cont` on the reply.  '
         'B: `stop`, `block-job-complete`, `BLOCK_JOB_COMPLETED`, `cont`.  '
         'Window: `RESUME` - `STOP` from the events\' timestamps, in ms.  '
-        'C: `block-job-complete` with the guest running: the guest '
-        'writer\'s longest write around the pivot, in ms.  '
-        'A\'s window in three parts (p50): *stop*, the vCPU stop with the '
-        'drain and flush of every disk (trace point `drive_reopen_stopped`); '
-        '*switch*, the rest of the record\'s `pause-ns` (completing the '
-        'job: its last copy and the graph switch; with 4 disks, the other '
-        'three `drive-reopen` calls too); *outside*, the rest of the window '
-        '(the reply, the client, `cont`).  The stop starts before the '
-        '`STOP` event (the vCPUs are paused first), so the parts add up to '
-        'a little more than the window.  '
+        'C: `block-job-complete` with the guest running (no pause).  '
+        '*longest write*: the guest writer\'s longest write around the '
+        'pivot, in ms, by the guest\'s clock, which stands still while '
+        'the vCPUs are stopped: for C the cost of the pivot to the guest, '
+        'for A what the guest saw of the wait for the job to get in sync '
+        '(write-blocking mode makes its writes wait for the target).  '
         'A/B: median of the per-round ratios (rounds interleave A B C).  '
         'Disks are qcow2 with `cache.direct`; the guest writes 4 KiB '
         'O_DIRECT blocks to the first disk (low: 100/s, high: no limit).',
         '',
-        '| config | n | A p50 | A p90 | A p99 | A max | stop | switch '
-        '| outside | B p50 | B p90 | B p99 | B max | A/B | C p50 | C max |',
-        '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|']
+        '| config | n | A p50 | A p90 | A p99 | A max | B p50 | B p90 '
+        '| B p99 | B max | A/B | A longest write p50 / max '
+        '| C longest write p50 / max |',
+        '|---|---|---|---|---|---|---|---|---|---|---|---|---|']
     for name, s in results.items():
-        a, b, c = s['A'], s['B'], s['C']
+        a, b, c, al = s['A'], s['B'], s['C'], s['A_latency']
         lines.append(
             f"| {name} | {a['n']} | {a['p50']:.1f} | {a['p90']:.1f} | "
-            f"{a['p99']:.1f} | {a['max']:.1f} | {s['A_stop']['p50']:.1f} | "
-            f"{s['A_switch']['p50']:.1f} | {s['A_outside']['p50']:.1f} | "
+            f"{a['p99']:.1f} | {a['max']:.1f} | "
             f"{b['p50']:.1f} | {b['p90']:.1f} | {b['p99']:.1f} | "
-            f"{b['max']:.1f} | {s['ratio']:.2f} | {c['p50']:.1f} | "
-            f"{c['max']:.1f} |")
+            f"{b['max']:.1f} | {s['ratio']:.2f} | "
+            f"{al['p50']:.1f} / {al['max']:.1f} | "
+            f"{c['p50']:.1f} / {c['max']:.1f} |")
+    lines += [
+        '', '## Where A\'s time goes', '',
+        'p50 in ms.  *sync*: `drive-reopen` waits, with the guest running, '
+        'until the job (switched to write-blocking mode) is actively '
+        'synced (trace point `drive_reopen_synced`); outside the pause.  '
+        'The pause: *vCPU stop*, until the vCPUs stand still '
+        '(`drive_reopen_stopped` minus the rest); *drain + flush*, '
+        'draining and flushing every disk, which `vm_stop()` does '
+        '(`vm_state_notify` to `vm_stop_flush_all`); *switch*, the rest '
+        'of the record\'s `pause-ns`: completing the job and switching '
+        'the graph (with 4 disks, the other three `drive-reopen` calls '
+        'too); *reply + cont*, the rest of the window: the reply, the '
+        'client and `cont` (with 4 disks, also the client\'s round trips '
+        'for the other three commands).  The vCPUs stop '
+        'before `STOP` is sent, so the parts of the pause add up to a '
+        'little more than the window.', '',
+        '| config | ' + ' | '.join(t for _, t in PARTS) + ' |',
+        '|---|' + '---|' * len(PARTS)]
+    for name, s in results.items():
+        lines.append(f"| {name} | " + ' | '.join(
+            f"{s['A_' + k]['p50']:.1f}" for k, _ in PARTS) + ' |')
     lines += ['', '## Against the targets', '']
     lines += targets(results)
     with open(os.path.join(out, 'results.md'), 'w', encoding='utf-8') as f:
@@ -285,9 +368,12 @@ def report(results, out, meta):
 
 
 def targets(results):
-    """The issue's targets, each met or not, and where A's pause goes."""
+    """The issue's targets, each met or not, and what dominates A."""
     out = []
-    ratios = {n: s['ratio'] for n, s in results.items()}
+    ratios = {n: s['ratio'] for n, s in results.items()
+              if n not in EXTRA_CONFIGS}
+    if not ratios:
+        return out
     worst = max(ratios, key=ratios.get)
     out.append(f"- A/B <= 0.5 in every configuration: "
                f"{'met' if ratios[worst] <= 0.5 else 'not met'} "
@@ -303,12 +389,21 @@ def targets(results):
             r = big['A']['p50'] / small['A']['p50']
             out.append(f"- A(64 GiB)/A(1 GiB) <= 1.2, {rest}: "
                        f"{'met' if r <= 1.2 else 'not met'} ({r:.2f}).")
-    out += ['', 'Where A\'s pause goes (p50, ms; the largest part first):', '']
+    base, small = results.get('1G-low-1'), results.get('1G-low-1-buf1M')
+    if base and small:
+        out.append(
+            f"- The mirror job frees its copy buffer (16 MiB by default) "
+            f"while the vCPUs are stopped, in A and B alike.  With a 1 MiB "
+            f"buffer (1G-low-1-buf1M, not a target configuration) A's "
+            f"switch takes {small['A_switch']['p50']:.1f} ms instead of "
+            f"{base['A_switch']['p50']:.1f}, A {small['A']['p50']:.1f} ms "
+            f"instead of {base['A']['p50']:.1f}, and A/B is "
+            f"{small['ratio']:.2f}.")
+    out += ['', 'The largest part of A\'s pause (p50, ms):', '']
     for name, s in results.items():
-        parts = sorted(((s['A_' + k]['p50'], k) for k in
-                        ('stop', 'switch', 'outside')), reverse=True)
-        out.append(f"- {name}: " + ', '.join(f'{k} {v:.1f}'
-                                              for v, k in parts))
+        v, k = max((s['A_' + k]['p50'], t) for k, t in PARTS
+                   if k != 'sync')
+        out.append(f"- {name}: {k} {v:.1f} of {s['A']['p50']:.1f}")
     return out
 
 
@@ -324,7 +419,7 @@ def plot(samples, out):
         ax.boxplot([[r['A']['window'] for r in rounds],
                     [r['B']['window'] for r in rounds],
                     [r['C']['latency'] for r in rounds]],
-                   labels=['A', 'B', 'C'])
+                   labels=['A', 'B', 'C\n(write)'])
         ax.set_title(name, fontsize=9)
     axes[0][0].set_ylabel('pause window (A, B) / longest write (C), ms')
     fig.suptitle('Pivot: drive-reopen pause-guest (A), stop/complete/cont '
@@ -336,7 +431,7 @@ def plot(samples, out):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     ap.add_argument('--pivots', type=int, default=30)
-    ap.add_argument('--configs', default=','.join(ALL_CONFIGS))
+    ap.add_argument('--configs', default=','.join(DEFAULT_CONFIGS))
     ap.add_argument('--out', default=HERE)
     ap.add_argument('--smoke', action='store_true')
     ap.add_argument('--from-samples', metavar='JSON',
@@ -361,7 +456,7 @@ def main():
                                    gl.workdir('bench-' + name))
         results[name] = summary(samples[name])
     command = 'make bench' if not args.smoke and args.pivots == 30 and \
-        args.configs == ','.join(ALL_CONFIGS) else \
+        args.configs == ','.join(DEFAULT_CONFIGS) else \
         'bench/bench.py ' + ' '.join(sys.argv[1:])
     meta = {'command': command, 'date': f'{started:%Y-%m-%d %H:%M}',
             'machine': machine(), 'seconds': round(time.monotonic() - t0)}
