@@ -55,7 +55,7 @@ firmware: build
 
 ## check          everything above, then all the tests; prints "N passed, N failed"
 check: deps
-	@$(MAKE) --no-print-directory build firmware build-sanitizers
+	@$(MAKE) --no-print-directory build firmware build-sanitizers libvirt-build
 	@scripts/check.sh
 
 ## demo           a live pivot with pause-guest on a throwaway VM

@@ -10,7 +10,7 @@
 
 OUT=$BUILD/check
 IOTESTS_SRC=$TREE/tests/qemu-iotests
-ALL_SUITES="project qtest guest iotests-raw iotests-qcow2 sanitizers"
+ALL_SUITES="project qtest guest libvirt libvirt-e2e iotests-raw iotests-qcow2 sanitizers"
 SUITES=${CHECK_SUITES:-$ALL_SUITES}
 
 rm -rf "$OUT"
@@ -121,6 +121,24 @@ for suite in $SUITES; do
         grep '^# ' "$OUT/guest.log" | sed -n '/scenario  *pivots/,$p' \
             | sed 's/^# //' >"$OUT/guest.table"
         ;;
+    libvirt)
+        # libvirt's QEMU driver unit tests, with the libvirt series
+        log "check: libvirt unit tests (scripts/libvirt-check.sh)"
+        LIBVIRT_TAP=$OUT/libvirt.tap "$TOP/scripts/libvirt-check.sh" \
+            >"$OUT/libvirt-check.log" 2>&1 || true
+        [ -s "$OUT/libvirt.tap" ] ||
+            echo "not ok libvirt: no result (see $OUT/libvirt-check.log)" >"$OUT/libvirt.tap"
+        grep -E '^not ok ' "$OUT/libvirt.tap" >&2 || true
+        ;;
+    libvirt-e2e)
+        # virtqemud from the libvirt build drives the patched QEMU with the
+        # test guest: blockcopy --pivot, and a restart in the pivot's window
+        log "check: libvirt end-to-end (tests/libvirt)"
+        "$TOP/tests/libvirt/run.sh" >"$OUT/libvirt-e2e.log" 2>&1 || true
+        tap_of "$OUT/libvirt-e2e.log" libvirt-e2e
+        sed -i 's/^\(not \)\?ok /&libvirt-e2e: /' "$OUT/libvirt-e2e.tap"
+        grep '^# MISMATCH' "$OUT/libvirt-e2e.log" >&2 || true
+        ;;
     sanitizers)
         # The series' iotests and scenario 1 on the ASan/UBSan build.
         # Reports go to files: any file there is a failure.
@@ -154,7 +172,7 @@ for suite in $SUITES; do
                        "$san_logs"/* 2>/dev/null); do
             echo "not ok sanitizers: report $(basename "$r"): $(grep -m1 -E 'ERROR|runtime error' "$r")" \
                 >>"$OUT/sanitizers-reports.tap"
-            grep -v WARNING "$r" | head -n 30 >&2
+            { grep -v WARNING "$r" | head -n 30 || true; } >&2
         done
         ;;
     *)

@@ -27,6 +27,8 @@ PACKAGES=(
     libxml2-dev libxml2-utils xsltproc libgnutls28-dev libtirpc-dev
     libjson-c-dev libnl-3-dev libnl-route-3-dev libreadline-dev
     libselinux1-dev libblkid-dev libacl1-dev perl
+    # tests/libvirt: ss and unshare
+    iproute2 util-linux
 )
 
 missing=()

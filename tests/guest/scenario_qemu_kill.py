@@ -4,7 +4,9 @@
 Scenario 3, QEMU killed: drive-reopen with pause-guest and a witness file
 (passed with getfd), then SIGKILL to QEMU, either right after the reply or
 after 'cont' and more writes.  The pivot either succeeds or fails (a
-throttled target that misses the timeout).  With no record left to ask,
+throttled target that does not get in sync within the timeout; the
+guest is not stopped then, and the client cancels the job, as a
+management application gives up on a copy).  With no record left to ask,
 the witness file decides which image is the disk:
 
   - byte present: the new image holds every acknowledged write;
@@ -57,8 +59,18 @@ def one(res, succeed, cont, n):
         rec = resp.get('return', {})
         gl.check(rec.get('status') == ('completed' if succeed else 'failed'),
                  f'{resp}')
+        gl.check(rec['paused-by-command'] == succeed, f'{rec}')
+        if not succeed:
+            # The job goes on in write-blocking mode, which keeps B up to
+            # date: give up on the copy
+            g.vm.cmd('block-job-cancel', device='copy', force=True)
+            g.vm.cmd('qom-set', path='tg', property='limits', value={})
+            gl.check(g.vm.event_wait('BLOCK_JOB_CANCELLED', timeout=30,
+                                     match={'data': {'device': 'copy'}}),
+                     'the cancelled job did not end')
         if cont:
-            g.vm.cmd('cont')
+            if rec['paused-by-command']:
+                g.vm.cmd('cont')
             g.wait_writes(300)
         g.kill()
         res.pivot()
