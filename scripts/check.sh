@@ -24,7 +24,10 @@ series_iotests() {
 
 # run_iotests SUITE FORMAT ARGS...: QEMU's own harness, unchanged, from a
 # scratch directory so that neither the source tree nor build/ is written.
-# QBUILD selects the build directory whose binaries it tests.
+# QBUILD selects the build directory whose binaries it tests.  Each test
+# has IOTEST_TIMEOUT seconds (scripts/bounded.py --iotests): one that hangs
+# is reported by name, killed with its QEMUs, and the rest still run.
+IOTEST_TIMEOUT=${IOTEST_TIMEOUT:-300}
 run_iotests() {
     local suite=$1 fmt=$2 scratch sock
     shift 2
@@ -35,7 +38,8 @@ run_iotests() {
     (
         cd "$scratch" &&
         PYTHONDONTWRITEBYTECODE=1 TEST_DIR=$scratch/scratch SOCK_DIR=$sock \
-            "$QBUILD/tests/qemu-iotests/check" -tap "-$fmt" "$@"
+            "$TOP/scripts/bounded.py" --iotests "$IOTEST_TIMEOUT" -- \
+                "$QBUILD/tests/qemu-iotests/check" "-$fmt" "$@"
     ) >"$scratch/output.log" 2>&1 || true
     rm -rf "$sock"
     grep -E '^(not )?ok ' "$scratch/output.log" >"$OUT/$suite.tap" || true
@@ -95,8 +99,10 @@ for suite in $SUITES; do
         # among them, on -machine none.
         log "check: qtest qmp-cmd-test"
         (cd "$QBUILD" && QTEST_QEMU_BINARY=./qemu-system-x86_64 \
+            "$TOP/scripts/bounded.py" qtest 120 -- \
             tests/qtest/qmp-cmd-test --tap -k) >"$OUT/qtest.log" 2>&1 || true
         sed -n 's|^\(not \)\?ok [0-9]* |&qtest |p' "$OUT/qtest.log" >"$OUT/qtest.tap"
+        grep '^not ok qtest timed out' "$OUT/qtest.log" >>"$OUT/qtest.tap" || true
         planned=$(sed -n 's/^1\.\.\([0-9]*\)$/\1/p' "$OUT/qtest.log" | head -n 1)
         if [ -z "$planned" ] || [ "$(wc -l <"$OUT/qtest.tap")" != "$planned" ]; then
             echo "not ok qtest harness: planned ${planned:-nothing}" >>"$OUT/qtest.tap"
@@ -105,7 +111,8 @@ for suite in $SUITES; do
         ;;
     project)
         log "check: project tests (tests/)"
-        "$TOP/tests/run.sh" >"$OUT/project.log" 2>&1 || true
+        "$TOP/scripts/bounded.py" project 3600 -- "$TOP/tests/run.sh" \
+            >"$OUT/project.log" 2>&1 || true
         grep -E '^(not )?ok ' "$OUT/project.log" >"$OUT/project.tap" || true
         # A failure with the diagnostics its test printed after it.
         awk '/^not ok /{p=1; print; next} p && /^#  /{print; next} {p=0}' \
@@ -115,7 +122,8 @@ for suite in $SUITES; do
     guest)
         # The real-guest scenarios (tests/guest/run.sh), and their table
         log "check: real-guest scenarios (tests/guest)"
-        RESULTS=$OUT/guest-results.jsonl "$TOP/tests/guest/run.sh" \
+        RESULTS=$OUT/guest-results.jsonl "$TOP/scripts/bounded.py" guest 3000 -- \
+            "$TOP/tests/guest/run.sh" \
             >"$OUT/guest.log" 2>&1 || true
         tap_of "$OUT/guest.log" guest
         grep '^# ' "$OUT/guest.log" | sed -n '/scenario  *pivots/,$p' \
@@ -124,8 +132,9 @@ for suite in $SUITES; do
     libvirt)
         # libvirt's QEMU driver unit tests, with the libvirt series
         log "check: libvirt unit tests (scripts/libvirt-check.sh)"
-        LIBVIRT_TAP=$OUT/libvirt.tap "$TOP/scripts/libvirt-check.sh" \
-            >"$OUT/libvirt-check.log" 2>&1 || true
+        LIBVIRT_TAP=$OUT/libvirt.tap "$TOP/scripts/bounded.py" libvirt 600 -- \
+            "$TOP/scripts/libvirt-check.sh" >"$OUT/libvirt-check.log" 2>&1 || true
+        grep '^not ok libvirt timed out' "$OUT/libvirt-check.log" >>"$OUT/libvirt.tap" || true
         [ -s "$OUT/libvirt.tap" ] ||
             echo "not ok libvirt: no result (see $OUT/libvirt-check.log)" >"$OUT/libvirt.tap"
         grep -E '^not ok ' "$OUT/libvirt.tap" >&2 || true
@@ -134,7 +143,8 @@ for suite in $SUITES; do
         # virtqemud from the libvirt build drives the patched QEMU with the
         # test guest: blockcopy --pivot, and a restart in the pivot's window
         log "check: libvirt end-to-end (tests/libvirt)"
-        "$TOP/tests/libvirt/run.sh" >"$OUT/libvirt-e2e.log" 2>&1 || true
+        "$TOP/scripts/bounded.py" libvirt-e2e 700 -- "$TOP/tests/libvirt/run.sh" \
+            >"$OUT/libvirt-e2e.log" 2>&1 || true
         tap_of "$OUT/libvirt-e2e.log" libvirt-e2e
         sed -i 's/^\(not \)\?ok /&libvirt-e2e: /' "$OUT/libvirt-e2e.tap"
         grep '^# MISMATCH' "$OUT/libvirt-e2e.log" >&2 || true
@@ -152,9 +162,9 @@ for suite in $SUITES; do
         export UBSAN_OPTIONS="log_path=$san_logs/ubsan:print_stacktrace=1"
         export LSAN_OPTIONS="suppressions=$TOP/tests/sanitizers/lsan.supp:print_suppressions=0"
         # shellcheck disable=SC2046
-        QBUILD=$QBUILD_SAN run_iotests sanitizers-iotests raw $(series_iotests)
+        QBUILD=$QBUILD_SAN IOTEST_TIMEOUT=600 run_iotests sanitizers-iotests raw $(series_iotests)
         log "check: sanitizers: scenario 1 (PIVOTS=${SAN_PIVOTS:=52})"
-        QEMU=$QBUILD_SAN/qemu-system-x86_64 PIVOTS=$SAN_PIVOTS \
+        QEMU=$QBUILD_SAN/qemu-system-x86_64 PIVOTS=$SAN_PIVOTS TIMEOUT_SCALE=3 \
             RESULTS=$OUT/sanitizers-results.jsonl \
             "$TOP/tests/guest/run.sh" pingpong >"$OUT/sanitizers-guest.log" 2>&1 || true
         tap_of "$OUT/sanitizers-guest.log" sanitizers-guest

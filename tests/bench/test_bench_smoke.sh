@@ -4,6 +4,7 @@
 # must hold what the full run's do: every sample, a table row per
 # configuration, a PNG.
 # SPDX-License-Identifier: GPL-2.0-or-later
+# timeout: 600
 
 set -u
 tmp=$(mktemp -d /tmp/bench-smoke.XXXXXX)

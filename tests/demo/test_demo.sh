@@ -2,6 +2,7 @@
 # make demo's script runs to its end and its own data check passes, so
 # the README's first command cannot rot unnoticed.
 # SPDX-License-Identifier: GPL-2.0-or-later
+# timeout: 900
 
 set -u
 out=$(timeout 300 "$TOP/scripts/demo.sh" 2>&1)

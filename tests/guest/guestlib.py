@@ -11,10 +11,12 @@ suite points it at build-san), RESULTS (a file the scenarios append their
 counts to, as JSON lines), KEEP=1 (keep the work directories).
 """
 
+import faulthandler
 import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -36,6 +38,14 @@ BLOCK = 4096
 BLOCKS = 4096                   # the writer's walk: 16 MiB
 IMAGE_SIZE = BLOCKS * BLOCK
 SLACK = 64                      # the writer reports at most 32 writes late
+# Every QMP command waits this long at most for its reply (drive-reopen's
+# own bound is its timeout plus the vCPU stop): a QEMU that died or hung
+# fails the case instead of hanging it.
+QMP_TIMEOUT = float(os.environ.get('QMP_TIMEOUT', '120'))
+
+# scripts/bounded.py sends SIGUSR1 before it kills a scenario that ran out
+# of time: the stacks of every thread show where it waited.
+faulthandler.register(signal.SIGUSR1, all_threads=True)
 
 # The guest disk configurations of scenario 1.  The dataplane ones only a
 # real guest exercises: qtest never starts an iothread's virtqueue handler.
@@ -236,6 +246,8 @@ class Guest:
                 dev['drive'] = self.node
             vm.add_args('-device', json.dumps(dev))
         vm.launch()
+        # pylint: disable=protected-access
+        vm._qmp.settimeout(QMP_TIMEOUT)
 
     def wait_writes(self, n=1, timeout=60.0):
         """Wait until the guest acknowledged n more writes: returns the ACK."""

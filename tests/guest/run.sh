@@ -11,6 +11,11 @@
 #   bad-input  5  malformed drive-reopen arguments
 #   stop-cont  7  stop and cont under load on the IOThread disks (CYCLES=200)
 #
+# Each runs under scripts/bounded.py with the "# timeout: N" of its script
+# (about 3x its usual time; TIMEOUT_SCALE=N multiplies it, as the
+# sanitizer suite does): one that outlives it is killed with its QEMUs and
+# reported as "not ok SCENARIO timed out", with its stacks and last lines.
+#
 # QEMU=... runs them on another binary (make check-sanitizers does);
 # KEEP=1 keeps their work directories under build/check/guest.
 # SPDX-License-Identifier: GPL-2.0-or-later
@@ -31,7 +36,10 @@ for s in ${*:-$ALL}; do
     script=$here/scenario_${s//-/_}.py
     [ -f "$script" ] || { echo "not ok $s: no such scenario (known: $ALL)"; status=1; continue; }
     echo "# scenario $s"
-    out=$(PYTHONDONTWRITEBYTECODE=1 python3 "$script" 2>&1)
+    limit=$(sed -n 's/^# timeout: \([0-9]*\)$/\1/p' "$script")
+    limit=$(( ${limit:-300} * ${TIMEOUT_SCALE:-1} ))
+    out=$(PYTHONDONTWRITEBYTECODE=1 "$TOP/scripts/bounded.py" "$s" "$limit" -- \
+              python3 "$script" 2>&1)
     rc=$?
     printf '%s\n' "$out" | sed "s/^\(not \)\?ok [0-9]* - /&$s: /"
     if [ $rc != 0 ]; then

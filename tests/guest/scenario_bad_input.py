@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: GPL-2.0-or-later
+# timeout: 240
 """
 Scenario 5, bad QMP input: malformed drive-reopen argument sets sent to a
 running guest whose disk has a READY mirror job.  Each must get an error

@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: GPL-2.0-or-later
+# timeout: 400
 """
 Scenario 2, management crash: the reference client (pivot_client.py, on
 qemu.qmp) pivots the running guest's disk and is killed with SIGKILL at a

@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: GPL-2.0-or-later
+# timeout: 300
 """
 Scenario 4, target faults during the pivot: the copy fails while it
 converges (blkdebug write errors, ENOSPC on a small tmpfs), cannot keep up

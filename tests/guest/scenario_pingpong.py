@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: GPL-2.0-or-later
+# timeout: 400
 """
 Scenario 1, ping-pong under load: while the guest's writer runs, mirror
 A->B, drive-reopen, cont, mirror B->A, ... PIVOTS times on each disk

@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: GPL-2.0-or-later
+# timeout: 300
 """
 Scenario 3, QEMU killed: drive-reopen with pause-guest and a witness file
 (passed with getfd), then SIGKILL to QEMU, either right after the reply or

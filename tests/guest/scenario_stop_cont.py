@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: GPL-2.0-or-later
+# timeout: 300
 """
 Scenario 7, stop and cont under load: the regression test of the series'
 two virtio patches.  A request that an IOThread completes while the vCPUs

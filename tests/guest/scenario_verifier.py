@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: GPL-2.0-or-later
+# timeout: 120
 """
 Scenario 0, the checker checked: the scenarios' zeros mean something only
 if the verifier finds damage.  The guest writes, then copies of its image

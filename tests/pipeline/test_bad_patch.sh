@@ -5,6 +5,7 @@
 # before it builds anything.  Runs on a copy of this repository with its
 # own build directory; the downloaded source is shared, not fetched again.
 # SPDX-License-Identifier: GPL-2.0-or-later
+# timeout: 600
 
 set -u
 tmp=$(mktemp -d /tmp/bad-patch.XXXXXX)

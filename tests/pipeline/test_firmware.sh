@@ -2,6 +2,7 @@
 # The built QEMU finds every firmware file it loads with the options
 # qemu-iotests use, and with a NIC, without -L: no missing-ROM warning.
 # SPDX-License-Identifier: GPL-2.0-or-later
+# timeout: 300
 
 set -u
 qemu=$QBUILD/qemu-system-x86_64

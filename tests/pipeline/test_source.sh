@@ -4,6 +4,7 @@
 # naming the newest 10.0.x and how to re-pin; no archive host name is
 # written into the repository.
 # SPDX-License-Identifier: GPL-2.0-or-later
+# timeout: 300
 
 set -u
 tmp=$(mktemp -d /tmp/source-test.XXXXXX)
