@@ -86,6 +86,15 @@ class Run:
                 self.tail = (self.tail + [text])[-TAIL:]
                 yield text
 
+    def exited(self, deadline):
+        """Whether the process exits by deadline: the pipe's EOF comes a
+        moment before the process can be reaped."""
+        while self.proc.poll() is None:
+            if time.monotonic() >= deadline() or STOPPED:
+                return False
+            time.sleep(0.02)
+        return True
+
     def kill(self):
         """SIGUSR1, a grace period for stack dumps, SIGKILL: the group."""
         killgroup(self.proc, signal.SIGUSR1)
@@ -115,7 +124,7 @@ def bounded(name, secs, cmd):
     stop = time.monotonic() + secs
     for line in run.lines(lambda: stop):
         print(line, flush=True)
-    if run.proc.poll() is None:
+    if not run.exited(lambda: stop):
         run.kill()
         report_timeout(name, secs, run.tail)
         return 124
@@ -143,7 +152,7 @@ def iotests(secs, cmd):
             print(line, flush=True)
             if line.startswith('# running '):
                 current[:] = [line.split()[-1], time.monotonic() + secs]
-        if run.proc.poll() is None:
+        if not run.exited(lambda: current[1]):
             run.kill()
             status = 1
             name = current[0] or todo[0]

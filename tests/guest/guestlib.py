@@ -15,6 +15,7 @@ import faulthandler
 import json
 import os
 import re
+import resource
 import shutil
 import signal
 import subprocess
@@ -81,6 +82,27 @@ ACK_RE = re.compile(rb'^ACK (\d+) (\d+) (\d+)(?: (\d+))?\r?$', re.M)
 
 class Failure(Exception):
     """A check of a scenario failed."""
+
+
+def proc_state(pid):
+    """A process's state and its threads' wait channels, from /proc."""
+    try:
+        with open(f'/proc/{pid}/status', encoding='utf-8') as f:
+            state = [l.strip() for l in f if l.startswith('State:')]
+        chans = set()
+        for tid in os.listdir(f'/proc/{pid}/task'):
+            with open(f'/proc/{pid}/task/{tid}/wchan', encoding='utf-8') as f:
+                chans.add(f.read())
+        return f'{state}, threads waiting in {sorted(chans)}'
+    except OSError as e:
+        return f'no /proc entry ({e})'
+
+
+# A QEMU that crashes exits at once with its signal (the scenario reports
+# it) instead of lingering while a core dump is written or piped to a
+# handler, with its monitor socket open: RLIMIT_CORE of 1 makes the kernel
+# skip the dump for both kinds of core_pattern.
+resource.setrlimit(resource.RLIMIT_CORE, (1, 1))
 
 
 class Stalled(Failure):
@@ -273,7 +295,23 @@ class Guest:
         self.check_log()
         return acked
 
-    def kill(self):
+    def kill(self, timeout=30.0):
+        """SIGKILL QEMU and reap it, then close QMP (its EOF is certain).
+
+        Reaping comes first, with a bound: a process that does not go away
+        (a thread in uninterruptible sleep, a core dump being piped) keeps
+        its end of the monitor open, and QEMUMachine's close of the QMP
+        connection would wait for its EOF for ever.
+        """
+        # pylint: disable=protected-access
+        proc = self.vm._subp if self.vm.is_running() else None
+        if proc is not None:
+            proc.kill()
+            try:
+                proc.wait(timeout=timeout)
+            except subprocess.TimeoutExpired as e:
+                raise Failure(f'QEMU (pid {proc.pid}) not reaped {timeout:g} s '
+                              f'after SIGKILL: {proc_state(proc.pid)}') from e
         self.vm.kill()
 
     def check_log(self):
