@@ -100,9 +100,11 @@ def proc_state(pid):
 
 # A QEMU that crashes exits at once with its signal (the scenario reports
 # it) instead of lingering while a core dump is written or piped to a
-# handler, with its monitor socket open: RLIMIT_CORE of 1 makes the kernel
-# skip the dump for both kinds of core_pattern.
-resource.setrlimit(resource.RLIMIT_CORE, (1, 1))
+# handler, with its monitor socket open: a soft RLIMIT_CORE of 1 makes the
+# kernel skip the dump for both kinds of core_pattern.  The hard limit
+# stays: virtqemud raises the soft one for the QEMU it starts.
+resource.setrlimit(resource.RLIMIT_CORE,
+                   (1, resource.getrlimit(resource.RLIMIT_CORE)[1]))
 
 
 class Stalled(Failure):

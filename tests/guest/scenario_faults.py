@@ -4,11 +4,13 @@
 """
 Scenario 4, target faults during the pivot: the copy fails while it
 converges (blkdebug write errors, ENOSPC on a small tmpfs), cannot keep up
-(a throttled target: the timeout), or is deleted, made read-only
-(immutable), truncated or of the wrong format before the pivot.  Each
+(a throttled target: the timeout), or is truncated or of the wrong
+format before the pivot.  Each
 case ends with an error reply or a 'failed' record, the guest on its
 source image, and, after 'cont' and more writes, the verifier passing on
-that image.
+that image.  (A copy deleted or made read-only behind QEMU's back is not
+refused: QEMU checks through its open node, not by the file's name, and
+its descriptor keeps such a file usable; see the series' docs.)
 """
 
 import os
@@ -177,18 +179,12 @@ def damaged(res, how):
     with Case(res, how) as c:
         g = c.g
         b = c.b
-        if how == 'immutable':
-            b = os.path.join(c.small_fs('64M'), 'B.raw')
         gl.create_image(b)
         g.vm.cmd('blockdev-add', g.node_options(b, 'target'))
         c.start_mirror('target')
         g.wait_writes(16)
-        if how == 'deleted':
-            os.unlink(b)
-        elif how == 'truncated':
+        if how == 'truncated':
             os.truncate(b, gl.IMAGE_SIZE // 2)
-        else:
-            subprocess.run(['chattr', '+i', b], check=True)
         c.outcome({'job_id': 'copy'}, 'error')
 
 
@@ -227,7 +223,7 @@ def main():
              'reply', enospc, res, 'enospc')
     tap.case('throttled target not in sync within the 1 s timeout: failed '
              'record, the guest not stopped', too_slow, res)
-    for how in ('deleted', 'truncated', 'immutable'):
+    for how in ('truncated',):
         tap.case(f'target file {how} before the pivot: error reply',
                  damaged, res, how)
     tap.case('wrong format (a qcow2 file added as raw): error reply',
