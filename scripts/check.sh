@@ -80,6 +80,10 @@ named_iotests() {
 tap_of() {
     grep -E '^(not )?ok ' "$1" >"$OUT/$2.tap" || true
     grep -E '^not ok ' "$OUT/$2.tap" >&2 || true
+    # Where a run that timed out waited: its stacks and last lines
+    if grep -q '^not ok .*timed out after' "$OUT/$2.tap"; then
+        grep -B 40 -A 21 '^not ok .*timed out after' "$1" | sed 's/^/#   /' >&2
+    fi
     [ -s "$OUT/$2.tap" ] || echo "not ok $2: no result (see $1)" >"$OUT/$2.tap"
 }
 

@@ -22,6 +22,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import traceback
 
 TOP = os.environ.get('TOP') or os.path.dirname(os.path.dirname(
     os.path.dirname(os.path.abspath(__file__))))
@@ -42,7 +43,14 @@ SLACK = 64                      # the writer reports at most 32 writes late
 # Every QMP command waits this long at most for its reply (drive-reopen's
 # own bound is its timeout plus the vCPU stop): a QEMU that died or hung
 # fails the case instead of hanging it.
-QMP_TIMEOUT = float(os.environ.get('QMP_TIMEOUT', '120'))
+QMP_TIMEOUT = float(os.environ.get('QMP_TIMEOUT', '60'))
+# Every case has this long (times TIMEOUT_SCALE, as its scenario); the
+# longest takes about 30 s.  One that outlives it fails with where it
+# waited, and the scenario goes on with its next case.
+CASE_TIMEOUT = (float(os.environ.get('CASE_TIMEOUT', '150')) *
+                int(os.environ.get('TIMEOUT_SCALE', '1')))
+# After that, its clean-up (the case's finally: killing QEMU) has this long
+CLEANUP_TIMEOUT = 60.0
 
 # scripts/bounded.py sends SIGUSR1 before it kills a scenario that ran out
 # of time: the stacks of every thread show where it waited.
@@ -111,6 +119,22 @@ class Stalled(Failure):
     """The guest stopped completing writes."""
 
 
+class CaseTimeout(Failure):
+    """A case outlived CASE_TIMEOUT: it names the line it waited on."""
+
+
+def _case_timed_out(_signum, frame):
+    # Raised from whatever the main thread waits in (a select(), a
+    # subprocess wait): the case's finally runs, itself bounded, and the
+    # scenario goes on.  The stacks of every thread go to stderr.
+    signal.setitimer(signal.ITIMER_REAL, CLEANUP_TIMEOUT)
+    faulthandler.dump_traceback(all_threads=True)
+    where = ' <- '.join(
+        f'{os.path.basename(f.filename)}:{f.lineno} {f.name}'
+        for f in reversed(traceback.extract_stack(frame)[-4:]))
+    raise CaseTimeout(f'timed out after {CASE_TIMEOUT:g} s in {where}')
+
+
 def check(cond, what):
     if not cond:
         raise Failure(what)
@@ -145,7 +169,8 @@ def verify(image, acked, slack=SLACK, seed=1, blocks=BLOCKS):
     proc = subprocess.run([VERIFIER, image, '--blocks', str(blocks),
                            '--seed', str(seed), '--acked', str(acked),
                            '--slack', str(slack)],
-                          capture_output=True, text=True, check=False)
+                          capture_output=True, text=True, check=False,
+                          timeout=120)
     words = proc.stdout.split()
     if proc.returncode not in (0, 1) or len(words) != 12:
         raise Failure(f'verifier on {image}: exit {proc.returncode}: '
@@ -197,6 +222,8 @@ class Tap:
     def case(self, what, fn, *args, **kwargs):
         self.n += 1
         start = time.monotonic()
+        old = signal.signal(signal.SIGALRM, _case_timed_out)
+        signal.setitimer(signal.ITIMER_REAL, CASE_TIMEOUT)
         try:
             fn(*args, **kwargs)
         except Exception as e:  # pylint: disable=broad-except
@@ -205,6 +232,9 @@ class Tap:
             print(f'not ok {self.n} - {what}: {type(e).__name__}: {msg}',
                   flush=True)
             return False
+        finally:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, old)
         print(f'ok {self.n} - {what} ({time.monotonic() - start:.1f} s)',
               flush=True)
         return True

@@ -111,5 +111,30 @@ EOF
 else
     nok "tests/guest/build.sh failed"
 fi
+# A case that waits for ever fails by itself within CASE_TIMEOUT, naming
+# the line it waited on, and the scenario goes on with its next case.
+cat >"$tmp/case.py" <<EOF
+import os, sys
+sys.path.insert(0, '$TOP/tests/guest')
+import guestlib as gl
+def hang():
+    r, _ = os.pipe()
+    os.read(r, 1)               # nobody writes: for ever
+tap = gl.Tap()
+tap.case('hangs', hang)
+tap.case('runs after it', lambda: None)
+tap.exit()
+EOF
+CASE_TIMEOUT=2 PYTHONDONTWRITEBYTECODE=1 "$B" case-timeout 60 -- \
+    python3 "$tmp/case.py" >"$tmp/out" 2>&1
+rc=$?
+if [ $rc = 1 ] &&
+   grep -qE '^not ok 1 - hangs: CaseTimeout: timed out after 2 s in case\.py:6 hang' "$tmp/out" &&
+   grep -q '^ok 2 - runs after it' "$tmp/out" && grep -q '^1\.\.2$' "$tmp/out"; then
+    ok "guest harness: a case that hangs fails by itself, naming where, and the next one runs"
+else
+    nok "guest harness: a hanging case (status $rc)"
+    sed 's/^/# /' "$tmp/out"
+fi
 echo "1..$n"
 exit $failed
