@@ -167,14 +167,14 @@ class Bench:
 
     def window(self):
         vm = self.g.vm
-        stop = vm.event_wait('STOP', timeout=30)
-        resume = vm.event_wait('RESUME', timeout=30)
+        stop = vm.event_wait('STOP', timeout=30.0)
+        resume = vm.event_wait('RESUME', timeout=30.0)
         gl.check(stop and resume, 'no STOP or RESUME event')
         return (stamp(resume) - stamp(stop)) * 1000
 
     def wait_completed(self, jobs):
         for job in jobs:
-            ev = self.g.vm.event_wait('BLOCK_JOB_COMPLETED', timeout=60,
+            ev = self.g.vm.event_wait('BLOCK_JOB_COMPLETED', timeout=60.0,
                                       match={'data': {'device': job}})
             gl.check(ev and 'error' not in ev['data'],
                      f'{job}: BLOCK_JOB_COMPLETED: {ev}')

@@ -44,6 +44,8 @@ SLACK = 64                      # the writer reports at most 32 writes late
 # own bound is its timeout plus the vCPU stop): a QEMU that died or hung
 # fails the case instead of hanging it.
 QMP_TIMEOUT = float(os.environ.get('QMP_TIMEOUT', '60'))
+# NB: qemu.qmp's pull_event() takes only a float as a timeout: event_wait()
+# with timeout=30 waits for ever.  Timeouts here are written 30.0.
 # Every case has this long (times TIMEOUT_SCALE, as its scenario); the
 # longest takes about 30 s.  One that outlives it fails with where it
 # waited, and the scenario goes on with its next case.
@@ -497,7 +499,7 @@ def pivot(g, mode, pause, target, job_id, request_id, via='job-id'):
     else:
         g.vm.cmd('stop')
         g.vm.cmd('block-job-cancel', device=job_id)
-        g.vm.event_wait('BLOCK_JOB_COMPLETED', timeout=60,
+        g.vm.event_wait('BLOCK_JOB_COMPLETED', timeout=60.0,
                         match={'data': {'device': job_id}})
         args['node_name'] = new_node
         before = g.ack()

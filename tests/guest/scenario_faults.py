@@ -123,7 +123,7 @@ def blkdebug_errors(res, policy):
         c.start_mirror('target', wait_ready=False, on_target_error=policy)
         # 'report': the job fails; 'stop': it pauses with an I/O error
         ev = 'BLOCK_JOB_COMPLETED' if policy == 'report' else 'BLOCK_JOB_ERROR'
-        gl.check(c.g.vm.event_wait(ev, timeout=60) is not None, f'no {ev}')
+        gl.check(c.g.vm.event_wait(ev, timeout=60.0) is not None, f'no {ev}')
         c.outcome({'job_id': 'copy'}, 'error')
 
 
@@ -135,11 +135,11 @@ def enospc(res, policy):
         gl.create_image(target)
         c.g.vm.cmd('blockdev-add', c.g.node_options(target, 'target'))
         c.start_mirror('target', wait_ready=False, on_target_error=policy)
-        ev = c.g.vm.event_wait('BLOCK_JOB_ERROR', timeout=60)
+        ev = c.g.vm.event_wait('BLOCK_JOB_ERROR', timeout=60.0)
         gl.check(ev is not None and ev['data']['operation'] == 'write',
                  f'no write error: {ev}')
         if policy == 'report':
-            c.g.vm.event_wait('BLOCK_JOB_COMPLETED', timeout=30)
+            c.g.vm.event_wait('BLOCK_JOB_COMPLETED', timeout=30.0)
         c.outcome({'new_image_file': target}, 'error')
 
 
@@ -163,10 +163,11 @@ def too_slow(res):
 
         def unthrottle():
             # The cancelled job ends once its writes get through, and
-            # leaves the disk where it is.
-            g.vm.cmd('block-job-cancel', device='copy', force=True)
+            # leaves the disk where it is.  Unthrottled first: a new limit
+            # does not reschedule the requests the old one holds back.
             g.vm.cmd('qom-set', path='tg', property='limits', value={})
-            ev = g.vm.event_wait('BLOCK_JOB_CANCELLED', timeout=30,
+            g.vm.cmd('block-job-cancel', device='copy', force=True)
+            ev = g.vm.event_wait('BLOCK_JOB_CANCELLED', timeout=30.0,
                                  match={'data': {'device': 'copy'}})
             gl.check(ev is not None, 'the cancelled job did not end')
         c.outcome({'job_id': 'copy', 'timeout': 1}, 'failed', unthrottle,

@@ -63,12 +63,14 @@ def one(res, succeed, cont, n):
         gl.check(rec['paused-by-command'] == succeed, f'{rec}')
         if not succeed:
             # The job goes on in write-blocking mode, which keeps B up to
-            # date: give up on the copy
-            g.vm.cmd('block-job-cancel', device='copy', force=True)
+            # date: give up on the copy.  Unthrottled first: a new limit
+            # does not reschedule the requests the old one holds back.
             g.vm.cmd('qom-set', path='tg', property='limits', value={})
-            gl.check(g.vm.event_wait('BLOCK_JOB_CANCELLED', timeout=30,
+            g.vm.cmd('block-job-cancel', device='copy', force=True)
+            gl.check(g.vm.event_wait('BLOCK_JOB_CANCELLED', timeout=30.0,
                                      match={'data': {'device': 'copy'}}),
-                     'the cancelled job did not end')
+                     'the cancelled job did not end: '
+                     f'{g.vm.cmd("query-jobs")}')
         if cont:
             if rec['paused-by-command']:
                 g.vm.cmd('cont')
