@@ -163,10 +163,9 @@ def too_slow(res):
 
         def unthrottle():
             # The cancelled job ends once its writes get through, and
-            # leaves the disk where it is.  Unthrottled first: a new limit
-            # does not reschedule the requests the old one holds back.
-            g.vm.cmd('qom-set', path='tg', property='limits', value={})
+            # leaves the disk where it is.
             g.vm.cmd('block-job-cancel', device='copy', force=True)
+            g.vm.cmd('qom-set', path='tg', property='limits', value={})
             ev = g.vm.event_wait('BLOCK_JOB_CANCELLED', timeout=30.0,
                                  match={'data': {'device': 'copy'}})
             gl.check(ev is not None, 'the cancelled job did not end')
