@@ -11,6 +11,7 @@ suite points it at build-san), RESULTS (a file the scenarios append their
 counts to, as JSON lines), KEEP=1 (keep the work directories).
 """
 
+import asyncio
 import faulthandler
 import json
 import os
@@ -44,8 +45,6 @@ SLACK = 64                      # the writer reports at most 32 writes late
 # own bound is its timeout plus the vCPU stop): a QEMU that died or hung
 # fails the case instead of hanging it.
 QMP_TIMEOUT = float(os.environ.get('QMP_TIMEOUT', '60'))
-# NB: qemu.qmp's pull_event() takes only a float as a timeout: event_wait()
-# with timeout=30 waits for ever.  Timeouts here are written 30.0.
 # Every case has this long (times TIMEOUT_SCALE, as its scenario); the
 # longest takes about 30 s.  One that outlives it fails with where it
 # waited, and the scenario goes on with its next case.
@@ -246,6 +245,37 @@ class Tap:
         sys.exit(1 if self.failed else 0)
 
 
+class Machine(QEMUMachine):
+    """QEMUMachine whose event waits end at their timeout.
+
+    QEMUMachine.events_wait() hands its timeout to qemu.qmp's
+    pull_event(), which ignores one that is not a float (timeout=30 waits
+    for ever) and starts it anew with every event that does not match.
+    Here one deadline covers the whole wait, and a wait that reaches it
+    returns None, as the callers' checks expect.
+    """
+
+    def events_wait(self, events, timeout=60.0):
+        def match(event):
+            return any(event['event'] == name and self.event_match(event, m)
+                       for name, m in events)
+
+        for event in self._events:
+            if match(event):
+                self._events.remove(event)
+                return event
+        deadline = time.monotonic() + timeout
+        while (left := deadline - time.monotonic()) > 0:
+            try:
+                event = self._qmp.pull_event(wait=float(left))
+            except asyncio.TimeoutError:
+                return None
+            if match(event):
+                return event
+            self._events.append(event)
+        return None
+
+
 class Guest:
     """The test guest on one disk, with a QMP connection to its QEMU."""
 
@@ -262,7 +292,7 @@ class Guest:
         self.nodes = 0
         self.node = None            # the disk's active node
         self.image = None           # and its file
-        self.vm = QEMUMachine(qemu or QEMU, name=name, base_temp_dir=work,
+        self.vm = Machine(qemu or QEMU, name=name, base_temp_dir=work,
                               log_dir=work)
         self.vm.add_args(*extra_args)
         self._console_pos = 0

@@ -136,5 +136,32 @@ else
     nok "guest harness: a hanging case (status $rc)"
     sed 's/^/# /' "$tmp/out"
 fi
+# An event wait ends at its timeout, an int one too, although events
+# that do not match keep arriving (query-status's none; STOP/RESUME
+# cycles from a loop of stop and cont do)
+cat >"$tmp/events.py" <<EOF
+import os, sys, time
+sys.path.insert(0, '$TOP/tests/guest')
+import guestlib as gl
+vm = gl.Machine(gl.QEMU, base_temp_dir=sys.argv[1])
+vm.add_args('-machine', 'none', '-nodefaults')
+vm.launch()
+start = time.monotonic()
+for _ in range(3):
+    vm.cmd('stop')
+    vm.cmd('cont')
+ev = vm.event_wait('NO_SUCH_EVENT', timeout=2)
+print(f'{ev} after {time.monotonic() - start:.0f} s')
+vm.shutdown()
+EOF
+PYTHONDONTWRITEBYTECODE=1 "$B" event-timeout 60 -- \
+    python3 "$tmp/events.py" "$tmp" >"$tmp/out" 2>&1
+rc=$?
+if [ $rc = 0 ] && grep -qE '^None after [23] s$' "$tmp/out"; then
+    ok "guest harness: an event wait with an int timeout ends at it, returning None"
+else
+    nok "guest harness: an event wait's timeout (status $rc)"
+    sed 's/^/# /' "$tmp/out"
+fi
 echo "1..$n"
 exit $failed
