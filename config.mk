@@ -5,8 +5,14 @@
 # change this line (make source names the newest 10.0.x the archive has).
 QEMU_DEB_VERSION := 1:10.0.13+ds-0+deb13u1
 
-# Suite the source, qemu-system-data (same version) and meson come from.
+# Suite the source, qemu-system-data (same version), seabios and meson
+# come from.
 DEB_SUITE := trixie
+
+# The BIOS: qemu-system-x86 10.0.13 depends on seabios >> 1.16.3-1~.
+# Debian 12's 1.16.2 relies on bugs of the ESP emulation that QEMU 9.0
+# fixed: it hangs probing an am53c974 disk (cdrom-test's boot case).
+SEABIOS_DEB_VERSION := 1.16.3-2
 
 # QEMU 10.0 needs meson >= 1.5; Debian 12 has 1.0.1.  The suite above has
 # this one (arch all, pure Python), unpacked into a venv under build/.

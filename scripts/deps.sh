@@ -16,8 +16,9 @@ PACKAGES=(
     libaio-dev
     # unpacking the Debian source package and the firmware package
     dpkg-dev xz-utils debian-archive-keyring
-    # firmware: BIOS and NIC option ROMs
-    seabios ipxe-qemu
+    # firmware: NIC option ROMs (the BIOS is seabios of the pinned suite,
+    # config.mk)
+    ipxe-qemu
     # qemu-iotests
     gawk diffutils
     # make bench: the plot (its smoke variant runs in make check)

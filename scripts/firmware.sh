@@ -1,30 +1,38 @@
 #!/bin/bash
 # Firmware for the built QEMU: Debian's source has no blobs.  BIOS images
-# come from the seabios package, NIC ROMs from ipxe-qemu, and the option
-# ROMs (kvmvapic.bin, linuxboot_dma.bin, ...) from qemu-system-data of the
-# pinned version, unpacked under build/.  They are linked into the build's
+# come from seabios of the version the pinned QEMU depends on, and the
+# option ROMs (kvmvapic.bin, linuxboot_dma.bin, ...) from qemu-system-data
+# of the pinned version, both unpacked under build/; NIC ROMs from the
+# machine's ipxe-qemu (an unversioned dependency).  They are linked into the build's
 # qemu-bundle data directory, which the binary searches by itself, so
 # neither QEMU nor its test harness is changed, and into build/firmware for
 # anyone who prefers -L.  SANITIZERS=1: the same for build/qemu/build-san.
 # SPDX-License-Identifier: GPL-2.0-or-later
 
 . "$(dirname "$0")/lib.sh"
-: "${QEMU_DEB_VERSION:?}"
+: "${QEMU_DEB_VERSION:?}" "${SEABIOS_DEB_VERSION:?}"
 
 [ -z "${SANITIZERS:-}" ] || QBUILD=$QBUILD_SAN
 bundle=$QBUILD/qemu-bundle/usr/local/share/qemu
 [ -d "$QBUILD" ] || die "no $QBUILD: run make build"
 
-if [ ! -d "$FW_DIR/qemu-system-data" ]; then
-    deb=$(apt_private_download qemu-system-data "$QEMU_DEB_VERSION" "$FW_DIR/debs")
-    rm -rf "$FW_DIR/qemu-system-data.tmp"
-    dpkg-deb -x "$deb" "$FW_DIR/qemu-system-data.tmp"
-    mv "$FW_DIR/qemu-system-data.tmp" "$FW_DIR/qemu-system-data"
-fi
+# unpack PKG VERSION: the package's files under FW_DIR/PKG, once per version
+unpack() {
+    local pkg=$1 ver=$2 deb
+    [ "$(cat "$FW_DIR/$pkg/.version" 2>/dev/null)" = "$ver" ] && return 0
+    rm -f "$FW_DIR/debs/${pkg}_"*.deb
+    deb=$(apt_private_download "$pkg" "$ver" "$FW_DIR/debs")
+    rm -rf "$FW_DIR/$pkg" "$FW_DIR/$pkg.tmp"
+    dpkg-deb -x "$deb" "$FW_DIR/$pkg.tmp"
+    echo "$ver" >"$FW_DIR/$pkg.tmp/.version"
+    mv "$FW_DIR/$pkg.tmp" "$FW_DIR/$pkg"
+}
+unpack qemu-system-data "$QEMU_DEB_VERSION"
+unpack seabios "$SEABIOS_DEB_VERSION"
 
 mkdir -p "$FW_DIR/share" "$bundle"
 n=0
-for f in /usr/share/seabios/*.bin /usr/lib/ipxe/qemu/*.rom \
+for f in "$FW_DIR"/seabios/usr/share/seabios/*.bin /usr/lib/ipxe/qemu/*.rom \
          "$FW_DIR"/qemu-system-data/usr/share/qemu/*; do
     [ -f "$f" ] || continue
     name=${f##*/}
@@ -36,6 +44,6 @@ for f in /usr/share/seabios/*.bin /usr/lib/ipxe/qemu/*.rom \
     fi
 done
 for need in bios-256k.bin kvmvapic.bin linuxboot_dma.bin efi-virtio.rom; do
-    [ -e "$bundle/$need" ] || die "firmware $need missing (make deps installs seabios and ipxe-qemu)"
+    [ -e "$bundle/$need" ] || die "firmware $need missing (make deps installs ipxe-qemu)"
 done
 log "firmware: $n files linked into $bundle"

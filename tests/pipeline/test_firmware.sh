@@ -38,5 +38,12 @@ check "NIC option ROMs: no warning on stderr" [ ! -s "$tmp/stderr" ]
 # -kernel boots need linuxboot_dma.bin (the real-guest tests boot one).
 check "linuxboot_dma.bin resolvable by the built binary" \
     test -r "$QBUILD/qemu-bundle/usr/local/share/qemu/linuxboot_dma.bin"
+# Debian 12's seabios hangs probing an am53c974 disk with QEMU 10.0: the
+# bundle's BIOS is the one the pinned QEMU depends on (config.mk)
+# (its version string: "1.16.3-debian-1.16.3-2")
+bios_version=$(grep -ao -- '-debian-[[:graph:]]*' \
+                   "$QBUILD/qemu-bundle/usr/local/share/qemu/bios-256k.bin" | head -n 1)
+check "bios-256k.bin is seabios ${SEABIOS_DEB_VERSION:-(unset)} (it says ${bios_version#-debian-})" \
+    [ "$bios_version" = "-debian-${SEABIOS_DEB_VERSION:-unset}" ]
 [ -s "$tmp/stderr" ] && sed 's/^/# /' "$tmp/stderr"
 exit 0
