@@ -17,7 +17,7 @@ export TOP BUILD QEMU_DEB_VERSION DEB_SUITE MESON_DEB_VERSION SEABIOS_DEB_VERSIO
 LIBVIRT_SERIES := TREE=$(LIBVIRT_TREE) PRISTINE=$(LIBVIRT_PRISTINE) \
 	PATCHES=$(LIBVIRT_PATCHES) TARGET_PREFIX=libvirt- PATCH_CHECK=syntax-check
 
-.PHONY: all deps source tools tree build build-sanitizers firmware check demo bench \
+.PHONY: all deps source tools tree build build-sanitizers firmware check check-qemu demo bench \
 	export check-patches clean distclean help libvirt-source libvirt-tree \
 	libvirt-build libvirt-check libvirt-export libvirt-check-patches
 
@@ -57,6 +57,11 @@ firmware: build
 check: deps
 	@$(MAKE) --no-print-directory build firmware build-sanitizers libvirt-build
 	@scripts/check.sh
+
+## check-qemu     QEMU's own suites only: unit tests, block/virtio qtests, iotests -g auto (raw, qcow2)
+check-qemu: deps
+	@$(MAKE) --no-print-directory build firmware
+	@CHECK_SUITES="$${CHECK_SUITES:-qemu}" scripts/check.sh
 
 ## demo           a live pivot with pause-guest on a throwaway VM
 demo: deps

@@ -2,21 +2,27 @@
 # make build: configure build/qemu once with config.mk's flags, then ninja.
 # SANITIZERS=1 (make build-sanitizers): the same in a second build
 # directory, build/qemu/build-san, with ASan and UBSan.
+# QEMU_SRC=DIR QEMU_BUILD_DIR=DIR configures another source tree the same
+# way, out of tree (make check's pristine build: build/src/pristine, the
+# tree's first commit, in build/qemu-pristine); BUILD_TARGETS names the
+# ninja targets (default: all), BUILD_LOGS where the logs go.
 # ccache is used when installed (never required).
 # SPDX-License-Identifier: GPL-2.0-or-later
 
 . "$(dirname "$0")/lib.sh"
 : "${QEMU_CONFIGURE_FLAGS:?}"
 
-[ -d "$TREE/.git" ] || die "no $TREE: run make tree"
+src=${QEMU_SRC:-$TREE}
+[ -x "$src/configure" ] || die "no $src/configure: run make tree"
 if [ -d /usr/lib/ccache ]; then
     export PATH=/usr/lib/ccache:$PATH
 fi
 python=$TOOLS_DIR/venv/bin/python3
 [ -x "$python" ] || python=/usr/bin/python3
 flags="$QEMU_CONFIGURE_FLAGS --python=$python"
-logs=$BUILD
-targets=
+logs=${BUILD_LOGS:-$BUILD}
+targets=${BUILD_TARGETS:-}
+mkdir -p "$logs"
 if [ -n "${SANITIZERS:-}" ]; then
     QBUILD=$QBUILD_SAN
     flags="$flags $QEMU_SANITIZER_FLAGS"
@@ -33,7 +39,7 @@ if [ "$(cat "$QBUILD/.configured" 2>/dev/null)" != "$flags" ] ||
    [ ! -f "$QBUILD/build.ninja" ]; then
     log "build: configure $flags"
     # shellcheck disable=SC2086   # flags are words
-    (cd "$QBUILD" && ../configure $flags) >"$logs/configure.log" 2>&1 ||
+    (cd "$QBUILD" && "$src/configure" $flags) >"$logs/configure.log" 2>&1 ||
         { tail -n 30 "$logs/configure.log" >&2; die "configure failed (see $logs/configure.log)"; }
     echo "$flags" > "$QBUILD/.configured"
 fi

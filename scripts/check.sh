@@ -3,15 +3,32 @@
 # ("ok ...", "not ok ...", "ok ... # SKIP") into build/check/<suite>.tap,
 # then one summary line: "N passed, N failed[, N skipped]".
 #
-# CHECK_SUITES="iotests-raw project" runs only the named suites.
+# CHECK_SUITES="iotests-raw project" runs only the named suites; "qemu"
+# stands for QEMU's own suites (make check-qemu).  A test of QEMU's that
+# fails is run again on a build of the pristine source (the first commit
+# of build/qemu): one that fails there too is reported as a skip that says
+# so, one that passes there stays a failure.
 # SPDX-License-Identifier: GPL-2.0-or-later
 
 . "$(dirname "$0")/lib.sh"
 
 OUT=$BUILD/check
 IOTESTS_SRC=$TREE/tests/qemu-iotests
-ALL_SUITES="project qtest guest libvirt libvirt-e2e iotests-raw iotests-qcow2 sanitizers"
-SUITES=${CHECK_SUITES:-$ALL_SUITES}
+QEMU_SUITES="qemu-unit qemu-qtest iotests-raw iotests-qcow2"
+ALL_SUITES="project $QEMU_SUITES guest libvirt libvirt-e2e sanitizers"
+# shellcheck disable=SC2086   # suite names are words
+SUITES=$(for s in ${CHECK_SUITES:-$ALL_SUITES}; do
+             if [ "$s" = qemu ]; then echo $QEMU_SUITES; else echo "$s"; fi
+         done)
+PBUILD=$BUILD/qemu-pristine   # the pristine source's build, for comparisons
+# The qtests of the block layer and of the devices and monitors the series
+# changes: every x86_64 qtest whose name says block, drive, disk, scsi,
+# virtio, cdrom or a disk controller, plus the QMP and HMP ones.
+QEMU_QTESTS="qos-test drive_del-test cdrom-test device-plug-test qmp-cmd-test
+    qmp-test test-hmp qom-test hd-geo-test ahci-test ide-test fdc-test
+    fuzz-virtio-scsi-test fuzz-megasas-test
+    fuzz-lsi53c895a-test virtio-balloon-test virtio-net-failover
+    boot-order-test"
 
 rm -rf "$OUT"
 mkdir -p "$OUT"
@@ -28,6 +45,9 @@ series_iotests() {
 # has IOTEST_TIMEOUT seconds (scripts/bounded.py --iotests): one that hangs
 # is reported by name, killed with its QEMUs, and the rest still run.
 IOTEST_TIMEOUT=${IOTEST_TIMEOUT:-300}
+# The groups of QEMU's iotests that run for raw and for qcow2, besides the
+# named ones: "auto", what QEMU's own make check-block runs.
+IOTESTS_GROUPS=${IOTESTS_GROUPS:-auto}
 run_iotests() {
     local suite=$1 fmt=$2 scratch sock
     shift 2
@@ -43,7 +63,8 @@ run_iotests() {
     ) >"$scratch/output.log" 2>&1 || true
     rm -rf "$sock"
     grep -E '^(not )?ok ' "$scratch/output.log" >"$OUT/$suite.tap" || true
-    known_failures "$OUT/$suite.tap"
+    # check -tap says "# SKIP" without the reason it has for "[not run]"
+    "$TOP/scripts/qemu_suites.py" iotests-skips "$OUT/$suite.tap" "$scratch/scratch"
     grep -E '^not ok ' "$OUT/$suite.tap" >&2 || true
     # A harness that stopped early (missing binary, bad argument) ran
     # fewer tests than it announced: that is a failure too.
@@ -56,14 +77,28 @@ run_iotests() {
     fi
 }
 
-# Failures of the pinned source itself (tests/known-failures) become
-# skips that say why; the diff stays in the suite's output.log.
-known_failures() {
-    local tap=$1 fmt name reason
-    while read -r fmt name reason; do
-        case $fmt in ''|'#'*) continue ;; esac
-        sed -i "s|^not ok $fmt $name\$|ok $fmt $name # SKIP known failure: $reason|" "$tap"
-    done <"$TOP/tests/known-failures"
+# run_meson SUITE BUILDDIR LIMIT ARGS...: QEMU's own `meson test`, with
+# the timeout of each test that QEMU's meson.build gives it (times
+# MESON_TIMEOUT_MULTIPLIER) and LIMIT seconds for the whole run; one TAP
+# line per subtest in OUT/SUITE.tap.
+run_meson() {
+    local suite=$1 qbuild=$2 limit=$3 dir
+    shift 3
+    dir=$OUT/$suite
+    mkdir -p "$dir"
+    log "check: $suite: meson test $*"
+    (
+        cd "$qbuild" &&
+        "$TOP/scripts/bounded.py" "$suite" "$limit" -- pyvenv/bin/meson test \
+            --no-rebuild --print-errorlogs --logbase "$dir/testlog" \
+            --timeout-multiplier "${MESON_TIMEOUT_MULTIPLIER:-2}" "$@"
+    ) >"$dir/output.log" 2>&1 || true
+    "$TOP/scripts/qemu_suites.py" tap "$suite" "$dir/testlog.json" \
+        >"$OUT/$suite.tap" 2>>"$dir/output.log" || true
+    grep "^not ok $suite timed out after" "$dir/output.log" >>"$OUT/$suite.tap" || true
+    [ -s "$OUT/$suite.tap" ] ||
+        echo "not ok $suite: no result (see $dir/output.log)" >"$OUT/$suite.tap"
+    grep -E '^not ok ' "$OUT/$suite.tap" >&2 || true
 }
 
 # check names tests by file name, not by path.
@@ -87,31 +122,24 @@ tap_of() {
     [ -s "$OUT/$2.tap" ] || echo "not ok $2: no result (see $1)" >"$OUT/$2.tap"
 }
 
+declare -A took=()
 for suite in $SUITES; do
     SECONDS=0
     case $suite in
-    iotests-raw)
+    iotests-raw|iotests-qcow2)
         # shellcheck disable=SC2046
-        run_iotests "$suite" raw $(named_iotests)
+        run_iotests "$suite" "${suite#iotests-}" -g "$IOTESTS_GROUPS" $(named_iotests)
         ;;
-    iotests-qcow2)
+    qemu-unit)
+        # QEMU's unit tests, all of them (test-bdrv-drain, test-blockjob,
+        # test-block-iothread, ...)
+        run_meson "$suite" "$QBUILD" 2400 --suite unit
+        ;;
+    qemu-qtest)
+        # The block and device qtests, in the environment meson gives them
+        # (QTEST_QEMU_BINARY, QTEST_QEMU_IMG, the storage daemon)
         # shellcheck disable=SC2046
-        run_iotests "$suite" qcow2 -g quick $(named_iotests)
-        ;;
-    qtest)
-        # qmp-cmd-test runs every argument-less query, query-drive-reopen
-        # among them, on -machine none.
-        log "check: qtest qmp-cmd-test"
-        (cd "$QBUILD" && QTEST_QEMU_BINARY=./qemu-system-x86_64 \
-            "$TOP/scripts/bounded.py" qtest 120 -- \
-            tests/qtest/qmp-cmd-test --tap -k) >"$OUT/qtest.log" 2>&1 || true
-        sed -n 's|^\(not \)\?ok [0-9]* |&qtest |p' "$OUT/qtest.log" >"$OUT/qtest.tap"
-        grep '^not ok qtest timed out' "$OUT/qtest.log" >>"$OUT/qtest.tap" || true
-        planned=$(sed -n 's/^1\.\.\([0-9]*\)$/\1/p' "$OUT/qtest.log" | head -n 1)
-        if [ -z "$planned" ] || [ "$(wc -l <"$OUT/qtest.tap")" != "$planned" ]; then
-            echo "not ok qtest harness: planned ${planned:-nothing}" >>"$OUT/qtest.tap"
-        fi
-        grep -E '^not ok ' "$OUT/qtest.tap" >&2 || true
+        run_meson "$suite" "$QBUILD" 2400 $(printf 'qtest-x86_64/%s ' $QEMU_QTESTS)
         ;;
     project)
         log "check: project tests (tests/)"
@@ -194,7 +222,115 @@ for suite in $SUITES; do
         ;;
     esac
     log "check: $suite took ${SECONDS}s"
+    took[$suite]=$SECONDS
 done
+
+# same_as_commit DIR COMMIT: DIR holds exactly COMMIT's tracked files, and
+# nothing git would track besides (what it ignores, such as subprojects/,
+# is not compared)
+same_as_commit() {
+    local dir=$1 commit=$2 idx rc=0
+    idx=$(mktemp)
+    GIT_INDEX_FILE=$idx git -C "$TREE" --work-tree="$dir" read-tree "$commit" &&
+        { GIT_INDEX_FILE=$idx git -C "$TREE" --work-tree="$dir" update-index -q --refresh >/dev/null || true; } &&
+        GIT_INDEX_FILE=$idx git -C "$TREE" --work-tree="$dir" diff-files --quiet &&
+        [ -z "$(GIT_INDEX_FILE=$idx git -C "$TREE" --work-tree="$dir" ls-files --others --exclude-standard | head -n 1)" ] ||
+        rc=1
+    rm -f "$idx"
+    return $rc
+}
+
+# The failures of QEMU's own tests, computed: each one runs again on a
+# build of the pristine source (build/src/pristine, which is the tree's
+# first commit), configured the same way in its own build directory
+# (build/qemu-pristine), built only when there is something to compare and
+# only with what the failing tests need.  A test that fails there too is
+# a skip that says so; one that passes there stays a failure.
+compare_with_pristine() {
+    local suite first n=0 targets="" t
+    local -A rerun=()
+    first=$(git -C "$TREE" rev-list --max-parents=0 HEAD)
+    for suite in $QEMU_SUITES; do
+        [ -f "$OUT/$suite.tap" ] || continue
+        t=""
+        while read -r what name; do
+            [ -n "$name" ] || continue
+            case $suite in
+            iotests-*)
+                # Only QEMU's own: a test the series adds has nothing to
+                # compare with
+                [ "$what" = "${suite#iotests-}" ] || continue
+                git -C "$TREE" cat-file -e "$first:tests/qemu-iotests/$name" 2>/dev/null ||
+                    git -C "$TREE" cat-file -e "$first:tests/qemu-iotests/tests/$name" 2>/dev/null ||
+                    continue
+                ;;
+            *)
+                [ "$what" = "$suite" ] || continue
+                ;;
+            esac
+            t="$t $name"
+            n=$((n + 1))
+        done < <("$TOP/scripts/qemu_suites.py" failed "$OUT/$suite.tap")
+        [ -z "$t" ] || rerun[$suite]=$t
+    done
+    if [ "$n" = 0 ]; then
+        log "check: no test of QEMU's failed: nothing to compare with the pristine source"
+        return 0
+    fi
+    log "check: $n failing test(s) of QEMU's: again on the pristine commit ${first:0:12}"
+    SECONDS=0
+    mkdir -p "$OUT/pristine"
+    if ! same_as_commit "$PRISTINE" "$first"; then
+        echo "not ok pristine: $(rel "$PRISTINE") is not the tree's first commit ${first:0:12} (make tree)" \
+            >"$OUT/pristine.tap"
+        return 0
+    fi
+    # Configured as build/qemu/build is (build.sh), out of tree; then only
+    # what the failing tests need is built
+    local -x QEMU_SRC=$PRISTINE QEMU_BUILD_DIR=$PBUILD BUILD_LOGS=$OUT/pristine
+    if ! BUILD_TARGETS=build.ninja "$TOP/scripts/build.sh" >"$OUT/pristine/build.log" 2>&1; then
+        echo "not ok pristine: configure failed (see $OUT/pristine/build.log)" >"$OUT/pristine.tap"
+        return 0
+    fi
+    for suite in "${!rerun[@]}"; do
+        case $suite in
+        iotests-*)
+            targets="$targets qemu-system-x86_64 qemu-img qemu-io qemu-nbd
+                     storage-daemon/qemu-storage-daemon" ;;
+        qemu-qtest)
+            # shellcheck disable=SC2086
+            targets="$targets $("$TOP/scripts/qemu_suites.py" targets "$PBUILD" \
+                                $(printf 'qtest-x86_64/%s ' ${rerun[$suite]}))" ;;
+        *)
+            # shellcheck disable=SC2086
+            targets="$targets $("$TOP/scripts/qemu_suites.py" targets "$PBUILD" ${rerun[$suite]})" ;;
+        esac
+    done
+    # shellcheck disable=SC2086
+    targets=$(printf '%s\n' $targets | sort -u | tr '\n' ' ')
+    if ! BUILD_TARGETS="$targets" "$TOP/scripts/build.sh" >>"$OUT/pristine/build.log" 2>&1 ||
+       ! "$TOP/scripts/firmware.sh" >>"$OUT/pristine/build.log" 2>&1; then
+        echo "not ok pristine: build failed (see $OUT/pristine/build.log)" >"$OUT/pristine.tap"
+        return 0
+    fi
+    log "check: pristine build took ${SECONDS}s"
+    for suite in "${!rerun[@]}"; do
+        # shellcheck disable=SC2086
+        (
+            OUT=$OUT/pristine
+            case $suite in
+            iotests-*) QBUILD=$PBUILD run_iotests "$suite" "${suite#iotests-}" ${rerun[$suite]} ;;
+            qemu-qtest) run_meson "$suite" "$PBUILD" 2400 $(printf 'qtest-x86_64/%s ' ${rerun[$suite]}) ;;
+            *) run_meson "$suite" "$PBUILD" 2400 ${rerun[$suite]} ;;
+            esac
+        ) 2>&1 | sed 's/^/  pristine: /' >&2
+        "$TOP/scripts/qemu_suites.py" compare "$OUT/$suite.tap" \
+            "$OUT/pristine/$suite.tap" "pristine ${first:0:12}"
+    done
+}
+case " $SUITES " in
+*" qemu-"*|*" iotests-"*) compare_with_pristine ;;
+esac
 
 # Missing firmware shows as a warning in some test's output, or a diff.
 if grep -rlE "could not load PC BIOS|failed to find romfile|rom: file " \
@@ -208,8 +344,11 @@ passed=$(( $(grep -c '^ok ' "$OUT/all.tap" || true) - skipped ))
 failed=$(grep -c '^not ok ' "$OUT/all.tap" || true)
 for t in "$OUT"/*.tap; do
     [ "$t" = "$OUT/all.tap" ] && continue
-    printf '  %-16s %s\n' "$(basename "$t" .tap)" \
-        "$(grep -c '^ok ' "$t" || true) ok, $(grep -c '^not ok ' "$t" || true) not ok"
+    s=$(grep -c '^ok .*# SKIP' "$t" || true)
+    name=$(basename "$t" .tap)
+    printf '  %-18s %5d passed, %d failed, %d skipped%s\n' "$name" \
+        "$(( $(grep -c '^ok ' "$t" || true) - s ))" "$(grep -c '^not ok ' "$t" || true)" "$s" \
+        "${took[$name]:+ (${took[$name]} s)}"
 done
 if [ -s "$OUT/guest.table" ]; then
     echo "real-guest scenarios:"

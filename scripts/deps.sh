@@ -21,6 +21,9 @@ PACKAGES=(
     ipxe-qemu
     # qemu-iotests
     gawk diffutils
+    # QEMU's qtests and unit tests: cdrom-test builds its ISO images with
+    # xorrisofs, test-io-channel-command talks to socat
+    xorriso socat
     # make bench: the plot (its smoke variant runs in make check)
     python3-matplotlib
     # libvirt 11.3.0 (make libvirt-build), QEMU driver and unit tests;

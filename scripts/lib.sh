@@ -29,7 +29,7 @@ PRISTINE=${PRISTINE:-$SRC_DIR/pristine}   # the tree's first commit
 PRISTINE_STAMP=$PRISTINE.stamp            # what it is: that commit's subject
 PATCHES=${PATCHES:-$TOP/patches}          # the series and its series file
 TARGET_PREFIX=${TARGET_PREFIX:-}
-QBUILD=$TREE/build            # QEMU's build directory
+QBUILD=${QEMU_BUILD_DIR:-$TREE/build}   # QEMU's build directory
 QBUILD_SAN=$TREE/build-san    # the same with ASan and UBSan
 
 log() { printf '==> %s\n' "$*" >&2; }

@@ -7,15 +7,8 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 # timeout: 300
 
-set -u
-TOP=${TOP:-$(cd "$(dirname "$0")/../.." && pwd)}
-BUILD=${BUILD:-$TOP/build}
+. "$(dirname "$0")/tap.sh"
 B=$TOP/scripts/bounded.py
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-n=0 failed=0
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-nok() { n=$((n + 1)); failed=1; echo "not ok $n - $1"; sed 's/^/#  /' "$tmp/out"; }
 
 marker=bounded-test-$$
 "$B" hung 2 -- bash -c "echo started; exec -a $marker-a sleep 600 & exec -a $marker-b sleep 600" \
