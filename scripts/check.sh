@@ -225,21 +225,6 @@ for suite in $SUITES; do
     took[$suite]=$SECONDS
 done
 
-# same_as_commit DIR COMMIT: DIR holds exactly COMMIT's tracked files, and
-# nothing git would track besides (what it ignores, such as subprojects/,
-# is not compared)
-same_as_commit() {
-    local dir=$1 commit=$2 idx rc=0
-    idx=$(mktemp)
-    GIT_INDEX_FILE=$idx git -C "$TREE" --work-tree="$dir" read-tree "$commit" &&
-        { GIT_INDEX_FILE=$idx git -C "$TREE" --work-tree="$dir" update-index -q --refresh >/dev/null || true; } &&
-        GIT_INDEX_FILE=$idx git -C "$TREE" --work-tree="$dir" diff-files --quiet &&
-        [ -z "$(GIT_INDEX_FILE=$idx git -C "$TREE" --work-tree="$dir" ls-files --others --exclude-standard | head -n 1)" ] ||
-        rc=1
-    rm -f "$idx"
-    return $rc
-}
-
 # The failures of QEMU's own tests, computed: each one runs again on a
 # build of the pristine source (build/src/pristine, which is the tree's
 # first commit), configured the same way in its own build directory
@@ -297,10 +282,6 @@ compare_with_pristine() {
         iotests-*)
             targets="$targets qemu-system-x86_64 qemu-img qemu-io qemu-nbd
                      storage-daemon/qemu-storage-daemon" ;;
-        qemu-qtest)
-            # shellcheck disable=SC2086
-            targets="$targets $("$TOP/scripts/qemu_suites.py" targets "$PBUILD" \
-                                $(printf 'qtest-x86_64/%s ' ${rerun[$suite]}))" ;;
         *)
             # shellcheck disable=SC2086
             targets="$targets $("$TOP/scripts/qemu_suites.py" targets "$PBUILD" ${rerun[$suite]})" ;;

@@ -3,10 +3,10 @@
 # come from seabios of the version the pinned QEMU depends on, and the
 # option ROMs (kvmvapic.bin, linuxboot_dma.bin, ...) from qemu-system-data
 # of the pinned version, both unpacked under build/; NIC ROMs from the
-# machine's ipxe-qemu (an unversioned dependency).  They are linked into the build's
-# qemu-bundle data directory, which the binary searches by itself, so
-# neither QEMU nor its test harness is changed, and into build/firmware for
-# anyone who prefers -L.  SANITIZERS=1: the same for build/qemu/build-san.
+# machine's ipxe-qemu (an unversioned dependency).  They are linked into
+# the build's qemu-bundle data directory, which the binary searches by
+# itself, so neither QEMU nor its test harness is changed, and into
+# build/firmware for anyone who prefers -L.  SANITIZERS=1: the same for build/qemu/build-san.
 # SPDX-License-Identifier: GPL-2.0-or-later
 
 . "$(dirname "$0")/lib.sh"
@@ -20,7 +20,6 @@ bundle=$QBUILD/qemu-bundle/usr/local/share/qemu
 unpack() {
     local pkg=$1 ver=$2 deb
     [ "$(cat "$FW_DIR/$pkg/.version" 2>/dev/null)" = "$ver" ] && return 0
-    rm -f "$FW_DIR/debs/${pkg}_"*.deb
     deb=$(apt_private_download "$pkg" "$ver" "$FW_DIR/debs")
     rm -rf "$FW_DIR/$pkg" "$FW_DIR/$pkg.tmp"
     dpkg-deb -x "$deb" "$FW_DIR/$pkg.tmp"

@@ -161,12 +161,30 @@ apt_private_ensure_lists() {
     [ -e "$APT_DIR/updated" ] || apt_private_update
 }
 
-# Download a binary package of an exact version into $2 (verified by apt
-# against the signed Release file), once.  Prints the .deb's path.
+# same_as_commit DIR COMMIT: DIR holds exactly the files COMMIT of $TREE
+# has, and nothing git would track besides (what $TREE ignores, such as
+# QEMU's subprojects/, is not compared).  Reads DIR; writes nothing there.
+same_as_commit() {
+    local -x GIT_INDEX_FILE     # a scratch index: $TREE's own is untouched
+    local git=(git -C "$TREE" --work-tree="$1") rc=0
+    GIT_INDEX_FILE=$(mktemp)
+    "${git[@]}" read-tree "$2" &&
+        { "${git[@]}" update-index -q --refresh >/dev/null || true; } &&
+        "${git[@]}" diff-files --quiet &&
+        [ -z "$("${git[@]}" ls-files --others --exclude-standard | head -n 1)" ] ||
+        rc=1
+    rm -f "$GIT_INDEX_FILE"
+    return $rc
+}
+
+# Download a binary package of an exact version into $3 (verified by apt
+# against the signed Release file), once per version.  Prints the .deb's
+# path.  (apt names it PKG_VERSION_ARCH.deb, with the epoch's ':' as %3a.)
 apt_private_download() {
-    local pkg=$1 ver=$2 dest=$3 deb
+    local pkg=$1 ver=$2 dest=$3 deb name
+    name="${pkg}_${ver//:/%3a}_*.deb"
     mkdir -p "$dest"
-    deb=$(find "$dest" -maxdepth 1 -name "${pkg}_*.deb" | head -n 1)
+    deb=$(find "$dest" -maxdepth 1 -name "$name" | head -n 1)
     if [ -z "$deb" ]; then
         apt_private_setup
         apt_private_ensure_lists
@@ -177,7 +195,8 @@ apt_private_download() {
         apt-cache show "$pkg=$ver" >/dev/null 2>&1 ||
             die "$pkg $ver is not in $APT_SUITE any more (see config.mk)"
         (cd "$dest" && apt-get -q download "$pkg=$ver" >&2)
-        deb=$(find "$dest" -maxdepth 1 -name "${pkg}_*.deb" | head -n 1)
+        deb=$(find "$dest" -maxdepth 1 -name "$name" | head -n 1)
+        [ -n "$deb" ] || die "apt-get download $pkg=$ver left no $name in $dest"
     fi
     echo "$deb"
 }
