@@ -29,29 +29,25 @@ download() {
         apt_private_download "$1" "$2" "$3"' _ "$1" "$2" "$tmp/debs"
 }
 
+# expect WHAT VERSION DOWNLOADS: apt_private_download fw VERSION prints
+# that version's .deb, and apt-get download ran DOWNLOADS times in all
+expect() {
+    local got
+    got=$(download fw "$2" 2>"$tmp/out")
+    if [ "$got" = "$tmp/debs/fw_${2//:/%3a}_all.deb" ] &&
+       [ "$(cat "$tmp/log" 2>/dev/null | wc -l)" = "$3" ]; then
+        ok "$1"
+    else
+        { echo "got: $got"; cat "$tmp/log" 2>/dev/null; } >>"$tmp/out"
+        nok "$1"
+    fi
+}
+
 touch "$tmp/debs/fw_1%3a1.0-1_all.deb"
-got=$(download fw 1:2.0-1 2>"$tmp/out")
-if [ "$got" = "$tmp/debs/fw_1%3a2.0-1_all.deb" ] && grep -qx 'fw=1:2.0-1' "$tmp/log"; then
-    ok "a new pin is downloaded, not the .deb of the old one"
-else
-    echo "got: $got" >>"$tmp/out"
-    nok "a new pin is downloaded, not the .deb of the old one"
-fi
-
-got=$(download fw 1:2.0-1 2>"$tmp/out")
-if [ "$got" = "$tmp/debs/fw_1%3a2.0-1_all.deb" ] && [ "$(wc -l <"$tmp/log")" = 1 ]; then
-    ok "the same version again: the .deb it has, no second download"
-else
-    { echo "got: $got"; cat "$tmp/log"; } >>"$tmp/out"
-    nok "the same version again: the .deb it has, no second download"
-fi
-
-got=$(download fw 1:1.0-1 2>"$tmp/out")
-if [ "$got" = "$tmp/debs/fw_1%3a1.0-1_all.deb" ] && [ "$(wc -l <"$tmp/log")" = 1 ]; then
-    ok "the old version: its own .deb"
-else
-    { echo "got: $got"; cat "$tmp/log"; } >>"$tmp/out"
-    nok "the old version: its own .deb"
-fi
+expect "a new pin is downloaded, not the .deb of the old one" 1:2.0-1 1
+grep -qx 'fw=1:2.0-1' "$tmp/log" && ok "it asked apt for that version" ||
+    { cp "$tmp/log" "$tmp/out"; nok "it asked apt for that version"; }
+expect "the same version again: the .deb it has, no second download" 1:2.0-1 1
+expect "the old version: its own .deb" 1:1.0-1 1
 echo "1..$n"
 exit $failed
