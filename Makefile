@@ -64,7 +64,7 @@ check-qemu: deps
 	@$(MAKE) --no-print-directory build firmware
 	@CHECK_SUITES="$${CHECK_SUITES:-qemu}" scripts/check.sh
 
-## demo           a live pivot with pause-guest on a throwaway VM
+## demo           a live pivot with pause-guest on a throwaway VM (DISKS=4: then a set of four disks)
 demo: deps
 	@$(MAKE) --no-print-directory build firmware
 	@scripts/demo.sh

@@ -182,7 +182,7 @@ for suite in $SUITES; do
         grep '^# MISMATCH' "$OUT/libvirt-e2e.log" >&2 || true
         ;;
     sanitizers)
-        # The series' iotests and scenario 1 on the ASan/UBSan build.
+        # The series' iotests and scenarios 1 and 8 on the ASan/UBSan build.
         # Reports go to files: any file there is a failure.
         [ -x "$QBUILD_SAN/qemu-system-x86_64" ] ||
             die "no $QBUILD_SAN: make build-sanitizers"
@@ -195,10 +195,11 @@ for suite in $SUITES; do
         export LSAN_OPTIONS="suppressions=$TOP/tests/sanitizers/lsan.supp:print_suppressions=0"
         # shellcheck disable=SC2046
         QBUILD=$QBUILD_SAN IOTEST_TIMEOUT=600 run_iotests sanitizers-iotests raw $(series_iotests)
-        log "check: sanitizers: scenario 1 (PIVOTS=${SAN_PIVOTS:=52})"
-        QEMU=$QBUILD_SAN/qemu-system-x86_64 PIVOTS=$SAN_PIVOTS TIMEOUT_SCALE=3 \
+        log "check: sanitizers: scenarios 1 and 8 (PIVOTS=${SAN_PIVOTS:=52}, SET_PIVOTS=${SAN_SET_PIVOTS:=8})"
+        QEMU=$QBUILD_SAN/qemu-system-x86_64 PIVOTS=$SAN_PIVOTS \
+            SET_PIVOTS=$SAN_SET_PIVOTS TIMEOUT_SCALE=3 \
             RESULTS=$OUT/sanitizers-results.jsonl \
-            "$TOP/tests/guest/run.sh" pingpong >"$OUT/sanitizers-guest.log" 2>&1 || true
+            "$TOP/tests/guest/run.sh" pingpong set >"$OUT/sanitizers-guest.log" 2>&1 || true
         tap_of "$OUT/sanitizers-guest.log" sanitizers-guest
         sed -i 's/^\(not \)\?ok /&sanitizers: /' "$OUT/sanitizers-guest.tap"
         unset ASAN_OPTIONS UBSAN_OPTIONS LSAN_OPTIONS

@@ -173,10 +173,10 @@ def verify(image, acked, slack=SLACK, seed=1, blocks=BLOCKS):
                           capture_output=True, text=True, check=False,
                           timeout=120)
     words = proc.stdout.split()
-    if proc.returncode not in (0, 1) or len(words) != 12:
+    if proc.returncode not in (0, 1) or len(words) != 14:
         raise Failure(f'verifier on {image}: exit {proc.returncode}: '
                       f'{proc.stdout} {proc.stderr}')
-    counts = {words[i]: int(words[i + 1]) for i in range(0, 12, 2)}
+    counts = {words[i]: int(words[i + 1]) for i in range(0, 14, 2)}
     counts['ok'] = proc.returncode == 0
     counts['acked'] = acked
     counts['detail'] = proc.stderr.strip()

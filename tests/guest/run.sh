@@ -10,6 +10,8 @@
 #   faults     4  target faults during the pivot
 #   bad-input  5  malformed drive-reopen arguments
 #   stop-cont  7  stop and cont under load on the IOThread disks (CYCLES=200)
+#   set        8  four disks, one write order, drive-reopen-group
+#                 (SET_PIVOTS=20 sets, and one that fails after the stop)
 #
 # Each runs under scripts/bounded.py with the "# timeout: N" of its script
 # (about 3x its usual time; TIMEOUT_SCALE=N multiplies it, as the
@@ -24,7 +26,7 @@ set -u
 here=$(cd "$(dirname "$0")" && pwd)
 export TOP=${TOP:-$(cd "$here/../.." && pwd)}
 export BUILD=${BUILD:-$TOP/build}
-ALL="verifier pingpong crash qemu-kill faults bad-input stop-cont"
+ALL="verifier pingpong crash qemu-kill faults bad-input stop-cont set"
 
 "$here/build.sh" >&2 || { echo "not ok guest: tests/guest/build.sh failed"; exit 1; }
 mkdir -p "$BUILD/check"

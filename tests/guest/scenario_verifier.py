@@ -7,13 +7,16 @@ if the verifier finds damage.  The guest writes, then copies of its image
 are damaged in one block each, and the verifier must count exactly that
 block: zeroed or reverted to an older write (lost), a flipped payload byte
 (torn), another block's data (foreign).  A copy of the image taken earlier
-in the run must show writes lost.
+in the run must show writes lost.  And the check of a set of disks
+(scenario 8) must refuse a set whose disks stop at different points of
+the guest's write order, and one that lacks acknowledged writes.
 """
 
 import os
 import shutil
 
 import guestlib as gl
+import scenario_set as gs
 
 BLOCK = gl.BLOCK
 
@@ -81,11 +84,57 @@ def damaged(res):
         gl.cleanup(work)
 
 
+def refused(what, why, fn, *args):
+    """fn(*args) must fail its check, saying why"""
+    try:
+        fn(*args)
+    except gl.Failure as e:
+        gl.log(f'{what}: refused: {str(e)[:200]}')
+        gl.check(why in str(e), f'{what}: refused for another reason: {e}')
+        return
+    raise gl.Failure(f'{what}: the set check passed')
+
+
+def mixed_set(res):
+    work = gl.workdir('verifier-set')
+    g = gs.SetGuest(work)
+    try:
+        imgs = [os.path.join(work, f'A{d}.raw') for d in range(gs.N)]
+        early = [os.path.join(work, f'early{d}.raw') for d in range(gs.N)]
+        for img in imgs:
+            gl.create_image(img)
+        g.launch(imgs)
+        g.wait_writes(200)
+        g.vm.cmd('stop')
+        early_acked = g.ack()
+        for img, copy in zip(imgs, early):
+            shutil.copyfile(img, copy)
+        g.vm.cmd('cont')
+        g.wait_writes(200)
+        acked = g.shutdown()
+        res.acked(acked)
+        point = gs.set_point(res, early, early_acked, 'the early set')
+        gl.check(point >= early_acked, f'point {point}')
+        gs.set_point(res, imgs, acked, 'the final set')
+        # The last disk from the early copy, the others from the end
+        refused('a set of two points', 'does not hold exactly the writes',
+                gs.set_point, gl.Results('x'), imgs[:-1] + early[-1:],
+                early_acked, 'mixed')
+        refused('a set without the acknowledged writes', 'lost',
+                gs.set_point, gl.Results('x'), early, acked, 'stale')
+    finally:
+        if g.vm.is_running():
+            g.kill()
+        gl.cleanup(work)
+
+
 def main():
     tap = gl.Tap()
     res = gl.Results('0 verifier check')
     tap.case('the verifier finds a zeroed, older, torn and foreign block '
              'and a stale image', damaged, res)
+    tap.case('the set check refuses disks that stop at different points '
+             'of the write order', mixed_set, res)
     res.save()
     tap.exit()
 

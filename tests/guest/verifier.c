@@ -20,9 +20,10 @@
  * reports every 32 writes) on a block with no acknowledged write is
  * neither verified nor an error.
  *
- * Prints "blocks N written W verified V lost L torn T foreign F" (W: blocks
- * with an acknowledged write) and exits 0 only if L, T and F are 0; 1 if
- * not; 2 on a usage or I/O error.  Each problem also goes to stderr (the
+ * Prints "blocks N written W verified V lost L torn T foreign F last M" (W:
+ * blocks with an acknowledged write; M: the latest write the image holds,
+ * 0 if none) and exits 0 only if L, T and F are 0; 1 if not; 2 on a usage
+ * or I/O error.  Each problem also goes to stderr (the
  * first 20, or all with --verbose).
  */
 #define _GNU_SOURCE
@@ -139,6 +140,7 @@ int main(int argc, char **argv)
     };
     uint64_t blocks = 0, seed = 0, acked = 0, offset = 0, slack = 64;
     uint64_t count[UNACKED + 1] = { 0 }, written = 0, *latest, round, seq, b;
+    uint64_t last = 0;          /* the latest genuine write found */
     int have = 0, opt, fd;
     void *buf;
 
@@ -195,15 +197,25 @@ int main(int argc, char **argv)
             return 2;
         }
         written += latest[b] != 0;
-        count[check(buf, b, latest[b], seed, blocks, acked, slack)]++;
+        int kind = check(buf, b, latest[b], seed, blocks, acked, slack);
+        count[kind]++;
+        if (kind == VERIFIED || kind == UNACKED || kind == LOST) {
+            struct wp_header h;
+
+            memcpy(&h, buf, sizeof(h));
+            if (h.magic == WP_MAGIC && h.seq > last) {
+                last = h.seq;
+            }
+        }
     }
     if (!verbose && problems > 20) {
         fprintf(stderr, "(%d more problems; --verbose lists them)\n",
                 problems - 20);
     }
     printf("blocks %" PRIu64 " written %" PRIu64 " verified %" PRIu64
-           " lost %" PRIu64 " torn %" PRIu64 " foreign %" PRIu64 "\n",
+           " lost %" PRIu64 " torn %" PRIu64 " foreign %" PRIu64
+           " last %" PRIu64 "\n",
            blocks, written, count[VERIFIED], count[LOST], count[TORN],
-           count[FOREIGN]);
+           count[FOREIGN], last);
     return count[LOST] || count[TORN] || count[FOREIGN] ? 1 : 0;
 }
