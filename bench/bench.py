@@ -1,20 +1,25 @@
 #!/usr/bin/python3
 # SPDX-License-Identifier: GPL-2.0-or-later
 """
-make bench: how long the guest is paused by a pivot, three ways, on the
-same patched QEMU, with the real test guest writing (tests/guest):
+make bench: how long the guest is paused by a pivot, on the same
+patched QEMU, with the real test guest writing (tests/guest):
 
-  A  drive-reopen with pause-guest, then cont on the reply (this series)
-  B  stop, block-job-complete, wait for BLOCK_JOB_COMPLETED, cont (the
-     external flow of management applications today)
-  C  block-job-complete with the guest running (no pause): the guest
-     writer's longest write around the pivot instead
+  A      this series: drive-reopen with pause-guest (one disk) or one
+         drive-reopen-group with pause-guest (several), then cont on
+         the reply
+  A-seq  several disks only: one drive-reopen with pause-guest per disk
+         (the first stops the guest, the others find it paused), then
+         cont: the per-disk loop a set replaces
+  B      stop, job-complete for every job, wait for every
+         BLOCK_JOB_COMPLETED, cont (the external flow of management
+         applications today)
+  C      job-complete with the guest running (no pause): the guest
+         writer's longest write around the pivot instead
 
 The pause window is RESUME - STOP, from the events' own timestamps.  Each
 configuration (image size, guest load, number of disks) runs one guest;
-the methods are interleaved A B C A B C ... on it.  With 4 disks, A
-pauses once (the first drive-reopen stops the guest, the others find it
-paused) and B stops once: one pause, four pivots, one cont.
+the methods are interleaved A A-seq B C A A-seq B C ... on it.  Every
+method pauses at most once per round, however many disks pivot.
 
   bench.py [--pivots N] [--configs 1G-high-1,...] [--out DIR] [--smoke]
 
@@ -46,7 +51,7 @@ LOADS = {'low': 100, 'high': 0}         # writer.rate: writes/s, 0 = no limit
 ALL_CONFIGS = [f'{s}-{l}-{d}' for s in SIZES for l in LOADS for d in (1, 4)]
 # --configs also takes e.g. 1G-low-1-buf1M: the mirror jobs' copy buffer
 # is 1 MiB instead of the default 16 MiB.  Not a target configuration.
-SMOKE_CONFIGS = ['1G-high-1', '1G-low-4']
+SMOKE_CONFIGS = ['1G-high-1', '1G-high-4']
 
 
 def stamp(ev):
@@ -112,11 +117,12 @@ class Bench:
                          'cache': {'direct': True}}}
 
     def trace_parts(self):
-        """Where the first drive-reopen since the last call spent its
-        time, from the trace, in ms: 'sync' (waiting for the job to get
-        in sync, guest running), 'stop' (the whole vCPU stop), 'vcpus'
-        (its part until the vCPUs stood still) and 'flush' (the rest:
-        draining and flushing every disk)."""
+        """Where the first drive-reopen (or drive-reopen-group) since
+        the last call spent its time, from the trace, in ms: 'sync'
+        (waiting for the jobs to get in sync, guest running: a set waits
+        for all of its jobs at once), 'stop' (the whole vCPU stop),
+        'vcpus' (its part until the vCPUs stood still) and 'flush' (the
+        rest: draining and flushing every disk)."""
         with open(self.trace, encoding='utf-8', errors='replace') as f:
             f.seek(self.trace_pos)
             text = f.read()
@@ -127,12 +133,14 @@ class Bench:
         sync = re.findall(r'actively synced 1 after (\d+) ns', text)
         stop = re.findall(r'drained and flushed in (\d+) ns', text)
         gl.check(sync and stop, f'trace of drive-reopen: {text[-300:]!r}')
+        # A set traces each member after the one wait for all of them
+        sync = max(int(n) for n in sync[:self.ndisks])
         stopped = stamp_of('drive_reopen_stopped')[0]
         notify = [t for t in stamp_of(r'vm_state_notify running 0')
                   if t <= stopped][-1]
         flushed = [t for t in stamp_of('vm_stop_flush_all')
                    if t <= stopped][-1]
-        return {'sync': int(sync[0]) / 1e6, 'stop': int(stop[0]) / 1e6,
+        return {'sync': sync / 1e6, 'stop': int(stop[0]) / 1e6,
                 'vcpus': int(stop[0]) / 1e6 - (stopped - notify) * 1000,
                 'flush': (flushed - notify) * 1000}
 
@@ -172,12 +180,12 @@ class Bench:
         gl.check(stop and resume, 'no STOP or RESUME event')
         return (stamp(resume) - stamp(stop)) * 1000
 
-    def wait_completed(self, jobs):
+    def wait_ended(self, jobs, event='BLOCK_JOB_COMPLETED'):
         for job in jobs:
-            ev = self.g.vm.event_wait('BLOCK_JOB_COMPLETED', timeout=60.0,
+            ev = self.g.vm.event_wait(event, timeout=60.0,
                                       match={'data': {'device': job}})
             gl.check(ev and 'error' not in ev['data'],
-                     f'{job}: BLOCK_JOB_COMPLETED: {ev}')
+                     f'{job}: {event}: {ev}')
 
     def settle(self):
         """Until the writer has reported the writes around the pivot: it
@@ -197,29 +205,54 @@ class Bench:
         finally:
             gc.enable()
 
+    def reopen_set(self, jobs):
+        """A: one drive-reopen-group for every disk; the time it spent
+        with the guest paused, in ms."""
+        r = self.g.vm.cmd('drive-reopen-group', {
+            'request-id': f'{jobs[0]}-A', 'pause-guest': True,
+            'devices': [{'device': f'disk{d}', 'job-id': job}
+                        for d, job in enumerate(jobs)]})
+        gl.check(r['status'] == 'completed' and r['switched'] and
+                 r['paused-by-command'] and
+                 len(r['devices']) == len(jobs) and
+                 all(m['switched'] for m in r['devices']),
+                 f'drive-reopen-group: {r}')
+        # The jobs ended (BLOCK_JOB_COMPLETED) without pivoting; the set
+        # switched the disks
+        self.wait_ended(jobs)
+        return r['pause-ns'] / 1e6
+
+    def reopen_each(self, jobs, method):
+        """A with one disk, A-seq with several: one drive-reopen per
+        disk; the time they spent with the guest paused, in ms."""
+        in_qemu = 0
+        for d, job in enumerate(jobs):
+            r = self.g.vm.cmd('drive-reopen', {'device': f'disk{d}',
+                                               'request-id': f'{job}-{method}',
+                                               'job-id': job,
+                                               'pause-guest': True})
+            gl.check(r['status'] == 'completed', f'drive-reopen: {r}')
+            gl.check(r['paused-by-command'] == (d == 0),
+                     f'drive-reopen of disk{d}: {r}')
+            # The first stopped the guest; the others ran while paused
+            in_qemu += (r['pause-ns'] if d == 0 else r['duration-ns']) / 1e6
+        self.wait_ended(jobs)
+        return in_qemu
+
     def _run(self, method):
         jobs = self.prepare()
         vm = self.g.vm
         sample = {'method': method}
-        if method == 'A':
+        if method in ('A', 'A-seq'):
             self.g.max_latency()            # forget what came before
-            in_qemu = []
-            for d, job in enumerate(jobs):
-                r = vm.cmd('drive-reopen', {'device': f'disk{d}',
-                                            'request-id': f'{job}-A',
-                                            'job-id': job,
-                                            'pause-guest': True})
-                gl.check(r['status'] == 'completed', f'drive-reopen: {r}')
-                gl.check(r['paused-by-command'] == (d == 0),
-                         f'drive-reopen of disk{d}: {r}')
-                # The first stopped the guest; the others ran while paused
-                in_qemu.append((r['pause-ns'] if d == 0
-                                else r['duration-ns']) / 1e6)
+            if method == 'A' and self.ndisks > 1:
+                in_qemu = self.reopen_set(jobs)
+            else:
+                in_qemu = self.reopen_each(jobs, method)
             vm.cmd('cont')
             sample['window'] = self.window()
-            sample['in_qemu'] = sum(in_qemu)
+            sample['in_qemu'] = in_qemu
             sample.update(self.trace_parts())
-            self.wait_completed(jobs)
             self.settle()
             # Not the pause (guest time stands still while stopped), but
             # what the guest saw of the wait for the job to get in sync
@@ -227,15 +260,15 @@ class Bench:
         elif method == 'B':
             vm.cmd('stop')
             for job in jobs:
-                vm.cmd('block-job-complete', device=job)
-            self.wait_completed(jobs)
+                vm.cmd('job-complete', id=job)
+            self.wait_ended(jobs)
             vm.cmd('cont')
             sample['window'] = self.window()
         else:
             self.g.max_latency()            # forget what came before
             for job in jobs:
-                vm.cmd('block-job-complete', device=job)
-            self.wait_completed(jobs)
+                vm.cmd('job-complete', id=job)
+            self.wait_ended(jobs)
             self.settle()
             sample['latency'] = self.g.max_latency() / 1000
         self.finish()
@@ -256,14 +289,16 @@ def run_config(name, pivots, work):
     size, load, ndisks, *extra = name.split('-')
     b = Bench(work, size, load, int(ndisks),
               buf_size=(1 << 20) if extra == ['buf1M'] else None)
+    methods = ('A', 'A-seq', 'B', 'C') if int(ndisks) > 1 else \
+        ('A', 'B', 'C')
     rounds = []
     try:
         for i in range(pivots):
-            rounds.append({m: b.run(m) for m in 'ABC'})
-            print(f'# {name} round {i + 1}/{pivots}: '
-                  f"A {rounds[-1]['A']['window']:.1f} ms, "
-                  f"B {rounds[-1]['B']['window']:.1f} ms, "
-                  f"C {rounds[-1]['C']['latency']:.1f} ms", flush=True)
+            rounds.append({m: b.run(m) for m in methods})
+            r = rounds[-1]
+            print(f'# {name} round {i + 1}/{pivots}: ' + ', '.join(
+                f"{m} {r[m]['window' if m != 'C' else 'latency']:.1f} ms"
+                for m in methods), flush=True)
     finally:
         b.close()
         gl.cleanup(work)
@@ -271,19 +306,26 @@ def run_config(name, pivots, work):
 
 
 def summary(rounds):
+    """Per method its window (or C's longest write) and, for A and
+    A-seq, where its time went and its ratio to B in the same rounds."""
     stats = lambda v: {'p50': statistics.median(v), 'p90': pct(v, 90),
                        'p99': pct(v, 99), 'max': max(v), 'n': len(v)}
     col = lambda m, k: [r[m][k] for r in rounds]
-    a, b, q = col('A', 'window'), col('B', 'window'), col('A', 'in_qemu')
-    st = col('A', 'stop')
-    return {'A': stats(a), 'B': stats(b), 'C': stats(col('C', 'latency')),
-            'A_latency': stats(col('A', 'latency')),
-            'A_sync': stats(col('A', 'sync')),
-            'A_vcpus': stats(col('A', 'vcpus')),
-            'A_flush': stats(col('A', 'flush')),
-            'A_switch': stats([x - y for x, y in zip(q, st)]),
-            'A_outside': stats([x - y for x, y in zip(a, q)]),
-            'ratio': statistics.median([x / y for x, y in zip(a, b)])}
+    b = col('B', 'window')
+    s = {'B': stats(b), 'C': stats(col('C', 'latency'))}
+    for m in ('A', 'A-seq'):
+        if m not in rounds[0]:
+            continue
+        a, q, st = col(m, 'window'), col(m, 'in_qemu'), col(m, 'stop')
+        s[m] = stats(a)
+        s[m + '_latency'] = stats(col(m, 'latency'))
+        s[m + '_ratio'] = statistics.median([x / y for x, y in zip(a, b)])
+        s[m + '_parts'] = {
+            'sync': stats(col(m, 'sync')), 'vcpus': stats(col(m, 'vcpus')),
+            'flush': stats(col(m, 'flush')),
+            'switch': stats([x - y for x, y in zip(q, st)]),
+            'outside': stats([x - y for x, y in zip(a, q)])}
+    return s
 
 
 # The parts of A's time, in the order they happen; all but 'sync' are in
@@ -312,93 +354,121 @@ def report(results, out, meta):
         f"Command: `{meta['command']}`  ",
         f"Date: {meta['date']} UTC ({meta['seconds']} s)  ",
         f"Machine: {meta['machine']}", '',
-        'A: `drive-reopen` with `pause-guest`, `cont` on the reply.  '
-        'B: `stop`, `block-job-complete`, `BLOCK_JOB_COMPLETED`, `cont`.  '
+        'A: this series, `cont` on the reply: with one disk '
+        '`drive-reopen`, with 4 disks one `drive-reopen-group`, both with '
+        '`pause-guest`.  A-seq (4 disks): one `drive-reopen` with '
+        '`pause-guest` per disk, then `cont` (the first stops the guest).  '
+        'B: `stop`, `job-complete` of every job, every '
+        '`BLOCK_JOB_COMPLETED`, `cont`.  '
         'Window: `RESUME` - `STOP` from the events\' timestamps, in ms.  '
-        'C: `block-job-complete` with the guest running (no pause).  '
+        'C: `job-complete` with the guest running (no pause).  '
         '*longest write*: the guest writer\'s longest write around the '
         'pivot, in ms, by the guest\'s clock, which stands still while '
         'the vCPUs are stopped: for C the cost of the pivot to the guest, '
-        'for A what the guest saw of the wait for the job to get in sync '
+        'for A what the guest saw of the wait for the jobs to get in sync '
         '(write-blocking mode makes its writes wait for the target).  '
-        'A/B: median of the per-round ratios (rounds interleave A B C).  '
-        'Disks are qcow2 with `cache.direct`; the guest writes 4 KiB '
-        'O_DIRECT blocks to the first disk (low: 100/s, high: no limit).',
+        'A/B, A-seq/B: median of the per-round ratios (rounds interleave '
+        'the methods).  Disks are qcow2 with `cache.direct`; the guest '
+        'writes 4 KiB O_DIRECT blocks to the first disk (low: 100/s, '
+        'high: no limit).',
         '',
-        '| config | n | A p50 | A p90 | A p99 | A max | B p50 | B p90 '
-        '| B p99 | B max | A/B | A longest write p50 / max '
-        '| C longest write p50 / max |',
-        '|---|---|---|---|---|---|---|---|---|---|---|---|---|']
+        '| config | n | A p50 | A p90 | A p99 | A max | A-seq p50 / p99 '
+        '| B p50 | B p90 | B p99 | B max | A/B | A-seq/B '
+        '| A longest write p50 / max | C longest write p50 / max |',
+        '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|']
     for name, s in results.items():
         a, b, c, al = s['A'], s['B'], s['C'], s['A_latency']
+        seq = s.get('A-seq')
         lines.append(
             f"| {name} | {a['n']} | {a['p50']:.1f} | {a['p90']:.1f} | "
             f"{a['p99']:.1f} | {a['max']:.1f} | "
-            f"{b['p50']:.1f} | {b['p90']:.1f} | {b['p99']:.1f} | "
-            f"{b['max']:.1f} | {s['ratio']:.2f} | "
-            f"{al['p50']:.1f} / {al['max']:.1f} | "
+            + (f"{seq['p50']:.1f} / {seq['p99']:.1f} | " if seq else '- | ')
+            + f"{b['p50']:.1f} | {b['p90']:.1f} | {b['p99']:.1f} | "
+            f"{b['max']:.1f} | {s['A_ratio']:.2f} | "
+            + (f"{s['A-seq_ratio']:.2f} | " if seq else '- | ')
+            + f"{al['p50']:.1f} / {al['max']:.1f} | "
             f"{c['p50']:.1f} / {c['max']:.1f} |")
     lines += [
         '', '## Where A\'s time goes', '',
-        'p50 in ms.  *sync*: `drive-reopen` waits, with the guest running, '
-        'until the job (switched to write-blocking mode) is actively '
-        'synced (trace point `drive_reopen_synced`); outside the pause.  '
+        'p50 in ms.  *sync*: the command waits, with the guest running, '
+        'until the jobs (switched to write-blocking mode) are actively '
+        'synced (trace point `drive_reopen_synced`; a set waits for all '
+        'of its jobs at once); outside the pause.  '
         'The pause: *vCPU stop*, until the vCPUs stand still '
         '(`drive_reopen_stopped` minus the rest); *drain + flush*, '
         'draining and flushing every disk, which `vm_stop()` does '
         '(`vm_state_notify` to `vm_stop_flush_all`); *switch*, the rest '
-        'of the record\'s `pause-ns`: completing the job and switching '
-        'the graph (with 4 disks, the other three `drive-reopen` calls '
+        'of the record\'s `pause-ns`: ending the jobs and switching '
+        'the graph (for A-seq, the other three `drive-reopen` calls '
         'too); *reply + cont*, the rest of the window: the reply, the '
-        'client and `cont` (with 4 disks, also the client\'s round trips '
+        'client and `cont` (for A-seq, also the client\'s round trips '
         'for the other three commands).  The vCPUs stop '
         'before `STOP` is sent, so the parts of the pause add up to a '
         'little more than the window.', '',
-        '| config | ' + ' | '.join(t for _, t in PARTS) + ' |',
-        '|---|' + '---|' * len(PARTS)]
+        '| config | method | ' + ' | '.join(t for _, t in PARTS) + ' |',
+        '|---|---|' + '---|' * len(PARTS)]
     for name, s in results.items():
-        lines.append(f"| {name} | " + ' | '.join(
-            f"{s['A_' + k]['p50']:.1f}" for k, _ in PARTS) + ' |')
+        for m in ('A', 'A-seq'):
+            if m in s:
+                lines.append(f"| {name} | {m} | " + ' | '.join(
+                    f"{s[m + '_parts'][k]['p50']:.1f}" for k, _ in PARTS)
+                    + ' |')
     lines += ['', '## Against the targets', '']
     lines += targets(results)
     with open(os.path.join(out, 'results.md'), 'w', encoding='utf-8') as f:
         f.write('\n'.join(lines) + '\n')
 
 
+def met(ok):
+    return 'met' if ok else 'not met'
+
+
 def targets(results):
-    """The issue's targets, each met or not, and what dominates A."""
+    """The issues' targets, each met or not, and what dominates A."""
     out = []
-    ratios = {n: s['ratio'] for n, s in results.items()
+    ratios = {n: s['A_ratio'] for n, s in results.items()
               if n in ALL_CONFIGS}
     if not ratios:
         return out
     worst = max(ratios, key=ratios.get)
-    out.append(f"- A/B <= 0.5 in every configuration: "
-               f"{'met' if ratios[worst] <= 0.5 else 'not met'} "
-               f"(highest {ratios[worst]:.2f}, {worst}; lowest "
-               f"{min(ratios.values()):.2f}).")
+    for limit in (0.3, 0.5):
+        out.append(f"- A/B <= {limit} in every configuration: "
+                   f"{met(ratios[worst] <= limit)} "
+                   f"(highest {ratios[worst]:.2f}, {worst}; lowest "
+                   f"{min(ratios.values()):.2f}).")
+    for size in SIZES:
+        for load in LOADS:
+            one = results.get(f'{size}-{load}-1')
+            four = results.get(f'{size}-{load}-4')
+            if one and four:
+                a1, a4 = one['A']['p50'], four['A']['p50']
+                out.append(f"- A(4 disks) <= 2 x A(1 disk) p50, "
+                           f"{size}-{load}: {met(a4 <= 2 * a1)} "
+                           f"({a4:.1f} ms against {a1:.1f} ms, "
+                           f"{a4 / a1:.2f} x; A-seq "
+                           f"{four['A-seq']['p50']:.1f} ms).")
     if '1G-high-1' in results:
         p99 = results['1G-high-1']['A']['p99']
         out.append(f"- p99 of A < 10 ms with 1 GiB under high load: "
-                   f"{'met' if p99 < 10 else 'not met'} ({p99:.1f} ms).")
+                   f"{met(p99 < 10)} ({p99:.1f} ms).")
     for rest in ('low-1', 'low-4', 'high-1', 'high-4'):
         big, small = results.get('64G-' + rest), results.get('1G-' + rest)
         if big and small:
             r = big['A']['p50'] / small['A']['p50']
             out.append(f"- A(64 GiB)/A(1 GiB) <= 1.2, {rest}: "
-                       f"{'met' if r <= 1.2 else 'not met'} ({r:.2f}).")
+                       f"{met(r <= 1.2)} ({r:.2f}).")
     base, small = results.get('1G-low-1'), results.get('1G-low-1-buf1M')
     if base and small:
         out.append(
             f"- With a 1 MiB copy buffer instead of the default 16 MiB "
             f"(1G-low-1-buf1M, not a target configuration) A's "
-            f"switch takes {small['A_switch']['p50']:.1f} ms instead of "
-            f"{base['A_switch']['p50']:.1f}, A {small['A']['p50']:.1f} ms "
-            f"instead of {base['A']['p50']:.1f}, and A/B is "
-            f"{small['ratio']:.2f}.")
+            f"switch takes {small['A_parts']['switch']['p50']:.1f} ms "
+            f"instead of {base['A_parts']['switch']['p50']:.1f}, "
+            f"A {small['A']['p50']:.1f} ms instead of "
+            f"{base['A']['p50']:.1f}, and A/B is {small['A_ratio']:.2f}.")
     out += ['', 'The largest part of A\'s pause (p50, ms):', '']
     for name, s in results.items():
-        v, k = max((s['A_' + k]['p50'], t) for k, t in PARTS
+        v, k = max((s['A_parts'][k]['p50'], t) for k, t in PARTS
                    if k != 'sync')
         out.append(f"- {name}: {k} {v:.1f} of {s['A']['p50']:.1f}")
     return out
@@ -413,14 +483,16 @@ def plot(samples, out):
                              sharey=True, squeeze=False)
     for ax, name in zip(axes[0], names):
         rounds = samples[name]
-        ax.boxplot([[r['A']['window'] for r in rounds],
-                    [r['B']['window'] for r in rounds],
-                    [r['C']['latency'] for r in rounds]],
-                   labels=['A', 'B', 'C\n(write)'])
+        methods = [m for m in ('A', 'A-seq', 'B') if m in rounds[0]]
+        ax.boxplot([[r[m]['window'] for r in rounds] for m in methods] +
+                   [[r['C']['latency'] for r in rounds]],
+                   labels=methods + ['C\n(write)'])
         ax.set_title(name, fontsize=9)
-    axes[0][0].set_ylabel('pause window (A, B) / longest write (C), ms')
-    fig.suptitle('Pivot: drive-reopen pause-guest (A), stop/complete/cont '
-                 '(B), no pause (C)', fontsize=10)
+    axes[0][0].set_ylabel('pause window (A, A-seq, B) / longest write '
+                          '(C), ms')
+    fig.suptitle('Pivot: drive-reopen(-group) pause-guest (A), one '
+                 'drive-reopen per disk (A-seq), stop/complete/cont (B), '
+                 'no pause (C)', fontsize=10)
     fig.tight_layout()
     fig.savefig(os.path.join(out, 'pause-window.png'), dpi=100)
 

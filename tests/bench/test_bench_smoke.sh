@@ -20,32 +20,39 @@ else
     exit 0
 fi
 
-# Every round has A's and B's pause windows (and A's parts), C's latency.
+# Every round has A's and B's pause windows (and A's parts), C's latency;
+# the 4-disk configuration also A-seq's, and its A is one set.
 if /usr/bin/python3 - "$tmp/res/samples.json" >"$tmp/out" 2>&1 <<'PY'
 import json, sys
 d = json.load(open(sys.argv[1]))
-assert sorted(d['samples']) == ['1G-high-1', '1G-low-4'], d['samples'].keys()
+assert sorted(d['samples']) == ['1G-high-1', '1G-high-4'], d['samples'].keys()
 for name, rounds in d['samples'].items():
     assert len(rounds) == 3, (name, len(rounds))
+    methods = ['A', 'A-seq'] if name.endswith('-4') else ['A']
     for r in rounds:
-        assert 0 < r['A']['window'] < 10000, r
-        assert 0 < r['A']['stop'] <= r['A']['in_qemu'], r
-        # where A's time went, from the trace: all parts there
-        assert r['A']['sync'] >= 0 and 0 <= r['A']['vcpus'], r
-        assert 0 <= r['A']['flush'] <= r['A']['stop'], r
-        assert r['A']['latency'] > 0, r
+        assert sorted(r) == sorted(methods + ['B', 'C']), (name, r.keys())
+        for m in methods:
+            assert 0 < r[m]['window'] < 10000, r
+            assert 0 < r[m]['stop'] <= r[m]['in_qemu'], r
+            # where A's time went, from the trace: all parts there
+            assert r[m]['sync'] >= 0 and 0 <= r[m]['vcpus'], r
+            assert 0 <= r[m]['flush'] <= r[m]['stop'], r
+            assert r[m]['latency'] > 0, r
         assert 0 < r['B']['window'] < 10000, r
         assert r['C']['latency'] > 0, r
-    assert d['results'][name]['ratio'] > 0
+    for m in methods:
+        assert d['results'][name][m + '_ratio'] > 0
 PY
 then
-    ok "samples.json: 3 rounds of A, B and C on each configuration"
+    ok "samples.json: 3 rounds of A (A-seq with 4 disks), B and C on each configuration"
 else
-    notok "samples.json: 3 rounds of A, B and C on each configuration"
+    notok "samples.json: 3 rounds of A (A-seq with 4 disks), B and C on each configuration"
 fi
 
-rows=$(grep -cE '^\| 1G-(high-1|low-4) \| 3 \| [0-9]' "$tmp/res/results.md" 2>/dev/null)
-if [ "$rows" = 2 ] && grep -q '^Command: `bench/bench.py --smoke' "$tmp/res/results.md"; then
+rows=$(grep -cE '^\| 1G-high-[14] \| 3 \| [0-9]' "$tmp/res/results.md" 2>/dev/null)
+if [ "$rows" = 2 ] && grep -q '^Command: `bench/bench.py --smoke' "$tmp/res/results.md" &&
+    grep -qE '^\| 1G-high-4 \| A-seq \| [0-9]' "$tmp/res/results.md" &&
+    grep -qE '^- A\(4 disks\) <= 2 x A\(1 disk\) p50, 1G-' "$tmp/res/results.md"; then
     ok "results.md: a row per configuration, the command"
 else
     cp "$tmp/res/results.md" "$tmp/out" 2>/dev/null
