@@ -292,6 +292,7 @@ class Guest:
         self.nodes = 0
         self.node = None            # the disk's active node
         self.image = None           # and its file
+        self.more_nodes = []        # launch(more=...): the other disks' nodes
         self.vm = Machine(qemu or QEMU, name=name, base_temp_dir=work,
                               log_dir=work)
         self.vm.add_args(*extra_args)
@@ -310,7 +311,10 @@ class Guest:
                 'file': {'driver': 'file', 'filename': image,
                          'aio': 'threads'}}
 
-    def launch(self, image, writer_args=''):
+    def launch(self, image, writer_args='', more=()):
+        """Start the guest on @image (disk0, as the configuration says).
+        @more: further images, each a plain virtio-blk disk (disk1, ...)
+        after it; their node names are self.more_nodes."""
         self.image = image
         opts = self.node_options(image)
         self.node = opts['node-name']
@@ -331,6 +335,14 @@ class Guest:
             if dev['id'] == 'disk0':
                 dev['drive'] = self.node
             vm.add_args('-device', json.dumps(dev))
+        self.more_nodes = []
+        for d, more_image in enumerate(more, 1):
+            opts = self.node_options(more_image)
+            self.more_nodes.append(opts['node-name'])
+            vm.add_args('-blockdev', json.dumps(opts), '-device',
+                        json.dumps({'driver': 'virtio-blk-pci',
+                                    'id': f'disk{d}',
+                                    'drive': opts['node-name']}))
         vm.launch()
         # pylint: disable=protected-access
         vm._qmp.settimeout(QMP_TIMEOUT)

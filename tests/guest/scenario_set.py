@@ -18,7 +18,6 @@ After the failed set the old images, still in use, pass the same check,
 and so do the targets of the jobs that ended: copies as of the stop.
 """
 
-import json
 import os
 
 import guestlib as gl
@@ -48,26 +47,10 @@ class SetGuest(gl.Guest):
         self.dimages = [None] * N
 
     def launch(self, images):       # pylint: disable=arguments-differ
-        vm = self.vm
-        open(self.console, 'wb').close()
         devs = ','.join(f'/dev/vd{chr(ord("a") + d)}' for d in range(N))
-        vm.add_args('-nodefaults', '-accel', 'tcg', '-m', '256',
-                    '-no-shutdown', '-serial', 'file:' + self.console,
-                    '-kernel', os.path.join(gl.GUEST, 'vmlinuz'),
-                    '-initrd', os.path.join(gl.GUEST, 'initramfs.gz'),
-                    '-append', 'console=ttyS0 quiet panic=-1 '
-                    f'writer.blocks={self.blocks} writer.seed={self.seed} '
-                    f'writer.devs={devs}')
-        for d, image in enumerate(images):
-            opts = self.node_options(image)
-            self.dnodes[d], self.dimages[d] = opts['node-name'], image
-            vm.add_args('-blockdev', json.dumps(opts), '-device',
-                        json.dumps({'driver': 'virtio-blk-pci',
-                                    'id': f'disk{d}',
-                                    'drive': opts['node-name']}))
-        vm.launch()
-        # pylint: disable=protected-access
-        vm._qmp.settimeout(gl.QMP_TIMEOUT)
+        super().launch(images[0], f'writer.devs={devs}', more=images[1:])
+        self.dnodes = [self.node] + self.more_nodes
+        self.dimages = list(images)
 
     def active_nodes(self):
         nodes = {}
@@ -222,7 +205,6 @@ def main():
              'after the stop', sets, res)
     res.save()
     tap.exit()
-
 
 if __name__ == '__main__':
     main()
