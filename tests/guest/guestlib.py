@@ -213,6 +213,17 @@ class Results:
                 f.write(json.dumps(self.row) + '\n')
 
 
+def run_scenario(name, add_cases):
+    """A scenario's main(): add_cases(tap, res) runs its TAP cases, which
+    fill in the scenario's row @name of make check's table; then the row
+    is saved and the TAP plan printed (the exit status)."""
+    tap = Tap()
+    res = Results(name)
+    add_cases(tap, res)
+    res.save()
+    tap.exit()
+
+
 class Tap:
     """TAP output of one scenario: each case is a function run in turn."""
 
@@ -389,6 +400,13 @@ class Guest:
                 raise Failure(f'QEMU (pid {proc.pid}) not reaped {timeout:g} s '
                               f'after SIGKILL: {proc_state(proc.pid)}') from e
         self.vm.kill()
+
+    def close(self):
+        """The end of a case, whatever happened: QEMU killed if it still
+        runs, the work directory removed."""
+        if self.vm.is_running():
+            self.kill()
+        cleanup(self.work)
 
     def check_log(self):
         """QEMU's stderr must not hold a sanitizer report or a warning."""

@@ -247,9 +247,7 @@ def main():
     except gl.Failure as e:
         tap.case(f'set-up: {e}', lambda: gl.check(False, str(e)))
     finally:
-        if g.vm.is_running():
-            g.kill()
-        gl.cleanup(work)
+        g.close()
     res.save()
     tap.exit()
 

@@ -118,18 +118,15 @@ def crashes(res):
         gl.check(all(any(p == q for q, _ in seen) for p in POINTS),
                  f'not every crash point was reached: {seen}')
     finally:
-        if g.vm.is_running():
-            g.kill()
-        gl.cleanup(work)
+        g.close()
 
 
 def main():
-    tap = gl.Tap()
-    res = gl.Results('2 management crash')
-    tap.case(f'management client killed {CRASHES} times at random points; '
-             'a fresh client always recovers', crashes, res)
-    res.save()
-    tap.exit()
+    def cases(tap, res):
+        tap.case(f'management client killed {CRASHES} times at random points; '
+                 'a fresh client always recovers', crashes, res)
+
+    gl.run_scenario('2 management crash', cases)
 
 
 if __name__ == '__main__':

@@ -207,26 +207,25 @@ def wrong_format(res):
 
 
 def main():
-    tap = gl.Tap()
-    res = gl.Results('4 target faults')
-    tap.case('blkdebug write errors while converging '
-             '(on-target-error=report): error reply', blkdebug_errors, res,
-             'report')
-    tap.case('blkdebug write errors while converging '
-             '(on-target-error=stop): error reply', blkdebug_errors, res,
-             'stop')
-    tap.case('ENOSPC on a 2 MiB tmpfs (on-target-error=report): error '
-             'reply', enospc, res, 'report')
-    tap.case('ENOSPC on a 2 MiB tmpfs (on-target-error=enospc): error '
-             'reply', enospc, res, 'enospc')
-    tap.case('throttled target not in sync within the 1 s timeout: failed '
-             'record, the guest not stopped', too_slow, res)
-    tap.case('target file truncated before the pivot: error reply',
-             truncated, res)
-    tap.case('wrong format (a qcow2 file added as raw): error reply',
-             wrong_format, res)
-    res.save()
-    tap.exit()
+    def cases(tap, res):
+        tap.case('blkdebug write errors while converging '
+                 '(on-target-error=report): error reply', blkdebug_errors, res,
+                 'report')
+        tap.case('blkdebug write errors while converging '
+                 '(on-target-error=stop): error reply', blkdebug_errors, res,
+                 'stop')
+        tap.case('ENOSPC on a 2 MiB tmpfs (on-target-error=report): error '
+                 'reply', enospc, res, 'report')
+        tap.case('ENOSPC on a 2 MiB tmpfs (on-target-error=enospc): error '
+                 'reply', enospc, res, 'enospc')
+        tap.case('throttled target not in sync within the 1 s timeout: failed '
+                 'record, the guest not stopped', too_slow, res)
+        tap.case('target file truncated before the pivot: error reply',
+                 truncated, res)
+        tap.case('wrong format (a qcow2 file added as raw): error reply',
+                 wrong_format, res)
+
+    gl.run_scenario('4 target faults', cases)
 
 
 if __name__ == '__main__':

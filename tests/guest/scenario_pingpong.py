@@ -50,19 +50,16 @@ def pingpong(disk, res):
         res.verified(gl.verify(g.image, acked), 'final image')
         gl.log(f'{disk}: {PIVOTS} pivots, {acked} writes acknowledged')
     finally:
-        if g.vm.is_running():
-            g.kill()
-        gl.cleanup(work)
+        g.close()
 
 
 def main():
-    tap = gl.Tap()
-    res = gl.Results('1 ping-pong')
-    for disk in os.environ.get('DISKS', ' '.join(gl.DISKS)).split():
-        tap.case(f'ping-pong {disk}: {PIVOTS} pivots under load, job and '
-                 'node mode, pause-guest on and off', pingpong, disk, res)
-    res.save()
-    tap.exit()
+    def cases(tap, res):
+        for disk in os.environ.get('DISKS', ' '.join(gl.DISKS)).split():
+            tap.case(f'ping-pong {disk}: {PIVOTS} pivots under load, job and '
+                     'node mode, pause-guest on and off', pingpong, disk, res)
+
+    gl.run_scenario('1 ping-pong', cases)
 
 
 if __name__ == '__main__':

@@ -92,24 +92,21 @@ def one(res, succeed, cont, n):
         elif succeed:
             res.verified(stale, 'the old image, killed right after the reply')
     finally:
-        if g.vm.is_running():
-            g.kill()
-        gl.cleanup(work)
+        g.close()
 
 
 def main():
-    tap = gl.Tap()
-    res = gl.Results('3 QEMU killed')
-    for n in range(RUNS):
-        for succeed in (True, False):
-            for cont in (False, True):
-                when = 'after cont' if cont else 'after the reply'
-                what = 'successful' if succeed else 'failed'
-                tap.case(f'SIGKILL {when} of a {what} pivot: the witness '
-                         'chooses the complete image',
-                         one, res, succeed, cont, n)
-    res.save()
-    tap.exit()
+    def cases(tap, res):
+        for n in range(RUNS):
+            for succeed in (True, False):
+                for cont in (False, True):
+                    when = 'after cont' if cont else 'after the reply'
+                    what = 'successful' if succeed else 'failed'
+                    tap.case(f'SIGKILL {when} of a {what} pivot: the witness '
+                             'chooses the complete image',
+                             one, res, succeed, cont, n)
+
+    gl.run_scenario('3 QEMU killed', cases)
 
 
 if __name__ == '__main__':

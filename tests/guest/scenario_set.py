@@ -192,19 +192,17 @@ def sets(res):
         gl.log(f'{PIVOTS} set pivots of {N} disks and one failed set, '
                f'{acked} writes acknowledged')
     finally:
-        if g.vm.is_running():
-            g.kill()
-        gl.cleanup(work)
+        g.close()
 
 
 def main():
-    tap = gl.Tap()
-    res = gl.Results('8 set of 4 disks')
-    tap.case(f'set of {N} disks: {PIVOTS} drive-reopen-group pivots under '
-             'load, one global write order, and a set whose member 3 fails '
-             'after the stop', sets, res)
-    res.save()
-    tap.exit()
+    def cases(tap, res):
+        tap.case(f'set of {N} disks: {PIVOTS} drive-reopen-group pivots '
+                 'under load, one global write order, and a set whose '
+                 'member 3 fails after the stop', sets, res)
+
+    gl.run_scenario('8 set of 4 disks', cases)
+
 
 if __name__ == '__main__':
     main()

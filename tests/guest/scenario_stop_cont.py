@@ -55,20 +55,17 @@ def stop_cont(disk, res):
         for p in busy:
             if p.is_alive():
                 p.terminate()
-        if g.vm.is_running():
-            g.kill()
-        gl.cleanup(work)
+        g.close()
 
 
 def main():
-    tap = gl.Tap()
-    res = gl.Results('7 stop/cont')
-    for disk in os.environ.get('DISKS', ' '.join(DATAPLANE)).split():
-        tap.case(f'stop/cont {disk}: {CYCLES} cycles under load with '
-                 f'{BUSY} busy host processes, no write lost, no stall',
-                 stop_cont, disk, res)
-    res.save()
-    tap.exit()
+    def cases(tap, res):
+        for disk in os.environ.get('DISKS', ' '.join(DATAPLANE)).split():
+            tap.case(f'stop/cont {disk}: {CYCLES} cycles under load with '
+                     f'{BUSY} busy host processes, no write lost, no stall',
+                     stop_cont, disk, res)
+
+    gl.run_scenario('7 stop/cont', cases)
 
 
 if __name__ == '__main__':

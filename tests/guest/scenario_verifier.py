@@ -79,9 +79,7 @@ def damaged(res):
                f'{c["lost"]}')
         gl.check(not c['ok'] and c['lost'] > 0, f'early copy: {c}')
     finally:
-        if g.vm.is_running():
-            g.kill()
-        gl.cleanup(work)
+        g.close()
 
 
 def refused(what, why, fn, *args):
@@ -123,20 +121,17 @@ def mixed_set(res):
         refused('a set without the acknowledged writes', 'lost',
                 gs.set_point, gl.Results('x'), early, acked, 'stale')
     finally:
-        if g.vm.is_running():
-            g.kill()
-        gl.cleanup(work)
+        g.close()
 
 
 def main():
-    tap = gl.Tap()
-    res = gl.Results('0 verifier check')
-    tap.case('the verifier finds a zeroed, older, torn and foreign block '
-             'and a stale image', damaged, res)
-    tap.case('the set check refuses disks that stop at different points '
-             'of the write order', mixed_set, res)
-    res.save()
-    tap.exit()
+    def cases(tap, res):
+        tap.case('the verifier finds a zeroed, older, torn and foreign block '
+                 'and a stale image', damaged, res)
+        tap.case('the set check refuses disks that stop at different points '
+                 'of the write order', mixed_set, res)
+
+    gl.run_scenario('0 verifier check', cases)
 
 
 if __name__ == '__main__':
