@@ -37,6 +37,8 @@ for name, rounds in d['samples'].items():
             # where A's time went, from the trace: all parts there
             assert r[m]['sync'] >= 0 and 0 <= r[m]['vcpus'], r
             assert 0 <= r[m]['flush'] <= r[m]['stop'], r
+            # the client's share: from the reply to cont, within the window
+            assert 0 < r[m]['client'] < r[m]['window'], r
             assert r[m]['latency'] > 0, r
         assert 0 < r['B']['window'] < 10000, r
         assert r['C']['latency'] > 0, r
