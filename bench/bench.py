@@ -73,15 +73,6 @@ class Bench:
         self.gen = 0
         for f in self.files:
             self.create(f)
-        for d in range(1, ndisks):
-            self.g.vm.add_args(
-                '-blockdev', json.dumps(self.node_options(d, self.files[d],
-                                                          self.nodes[d])),
-                # After disk0 in PCI order, so that disk0 is the guest's
-                # vda, the one the writer writes to
-                '-device', json.dumps({'driver': 'virtio-blk-pci',
-                                       'id': f'disk{d}', 'addr': f'0x{0x10 + d:x}',
-                                       'drive': self.nodes[d]}))
         # Where A's time goes: drive-reopen's trace points say how long
         # the wait for the job to get in sync took (with the guest
         # running) and the vCPU stop (with the drain and flush of every
@@ -97,11 +88,14 @@ class Bench:
                            # reply to the next command
                            '-trace', 'monitor_qmp_respond',
                            '-trace', 'handle_qmp_command')
-        # Guest.launch adds disk0 with raw options: give it ours instead.
+        # Guest.launch adds the disks with raw options: give them ours.
+        # disk0, the first in PCI order, is the guest's vda, the one the
+        # writer writes to.
         self.g.node_options = lambda image, name=None: self.node_options(
-            0, image, self.nodes[0])
+            0, image, self.nodes[self.files.index(image)])
         rate = LOADS[load]
-        self.g.launch(self.files[0], f'writer.rate={rate}' if rate else '')
+        self.g.launch(self.files[0], f'writer.rate={rate}' if rate else '',
+                      more=self.files[1:])
         self.g.wait_writes(1)
         writes = {s['qdev']: s['stats']['wr_operations']
                   for s in self.g.vm.cmd('query-blockstats')}
@@ -205,12 +199,12 @@ class Bench:
         gl.check(stop and resume, 'no STOP or RESUME event')
         return (stamp(resume) - stamp(stop)) * 1000
 
-    def wait_ended(self, jobs, event='BLOCK_JOB_COMPLETED'):
+    def wait_ended(self, jobs):
         for job in jobs:
-            ev = self.g.vm.event_wait(event, timeout=60.0,
+            ev = self.g.vm.event_wait('BLOCK_JOB_COMPLETED', timeout=60.0,
                                       match={'data': {'device': job}})
             gl.check(ev and 'error' not in ev['data'],
-                     f'{job}: {event}: {ev}')
+                     f'{job}: BLOCK_JOB_COMPLETED: {ev}')
 
     def settle(self):
         """Until the writer has reported the writes around the pivot: it
