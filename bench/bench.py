@@ -445,12 +445,12 @@ def report(results, out, meta):
         'command, up to `cont` (trace points `monitor_qmp_respond` and '
         '`handle_qmp_command`; for A-seq four of them): QEMU\'s Python '
         'QMP client (`qemu.qmp`) reading the events and the reply and '
-        'sending the next command.  The bench turns off its formatting '
-        'of every message for its debug log, which it does even with '
-        'that log off, for every method; *reply + cont in QEMU*, the rest '
+        'sending the next command; *reply + cont in QEMU*, the rest '
         'of the window: sending the reply, running `cont`.  The vCPUs '
         'stop before `STOP` is sent, so the parts of the pause add up to '
-        'a little more than the window.', '',
+        'a little more than the window.  For every method the bench '
+        'turns off `qemu.qmp`\'s formatting of every message for its '
+        'debug log, which it does even with that log off.', '',
         '| config | method | ' + ' | '.join(t for _, t in PARTS) + ' |',
         '|---|---|' + '---|' * len(PARTS)]
     for name, s in results.items():
