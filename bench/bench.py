@@ -105,7 +105,7 @@ class Bench:
         # disk0, the first in PCI order, is the guest's vda, the one the
         # writer writes to.
         self.g.node_options = lambda image, name=None: self.node_options(
-            0, image, self.nodes[self.files.index(image)])
+            image, self.nodes[self.files.index(image)])
         rate = LOADS[load]
         self.g.launch(self.files[0], f'writer.rate={rate}' if rate else '',
                       more=self.files[1:])
@@ -123,7 +123,7 @@ class Bench:
                         str(self.size)], check=True)
 
     @staticmethod
-    def node_options(_d, path, name):
+    def node_options(path, name):
         return {'driver': 'qcow2', 'node-name': name,
                 'file': {'driver': 'file', 'filename': path, 'aio': 'threads',
                          'cache': {'direct': True}}}
@@ -186,7 +186,7 @@ class Bench:
             path = os.path.join(self.work, f'd{d}-{self.gen % 2}.qcow2')
             self.create(path)
             node = f'd{d}n{self.gen}'
-            vm.cmd('blockdev-add', self.node_options(d, path, node))
+            vm.cmd('blockdev-add', self.node_options(path, node))
             job = f'copy{d}-{self.gen}'
             vm.cmd('blockdev-mirror', {'job-id': job, 'device': self.nodes[d],
                                        'target': node, 'sync': 'full',
